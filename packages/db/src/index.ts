@@ -1,0 +1,4 @@
+export { createDatabase, type Database, type DatabaseOptions } from "./create-client.js";
+export { applyReceipts, type ApplyResult } from "./apply-receipts.js";
+export { reduceReceipts, isNewerSnapshot, type ReceiptRows } from "./reduce-receipts.js";
+export { migrate, readMigrations, DEFAULT_MIGRATIONS_DIR, type MigrateResult } from "./migrate.js";
