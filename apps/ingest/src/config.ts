@@ -1,0 +1,52 @@
+import { DEFAULT_QUEUE_PREFIX } from "@receipt-sync/queue";
+import { envPositiveInt, envRedisUrl, parseEnv } from "@receipt-sync/runtime";
+import { z } from "zod";
+
+const schema = z.object({
+  SDKAPPID: z
+    .string()
+    .transform((v) => v.split(",").map((id) => id.trim()).filter((id) => id !== ""))
+    .pipe(z.array(z.string().regex(/^[0-9]{1,18}$/, "must list numeric SDKAppIDs")).min(1, "must list at least one SDKAppID")),
+  // No default: a secret that ships with a default is no secret.
+  CALLBACK_TOKEN: z.string().optional(),
+  PORT: envPositiveInt(3000).pipe(z.int().max(65535)),
+  CALLBACK_PATH: z.string().regex(/^\/[A-Za-z0-9/_.-]*$/, "must be a path starting with /").default("/callback"),
+  REDIS_URL: envRedisUrl,
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "must be letters, digits or _.:-").default(DEFAULT_QUEUE_PREFIX),
+  BODY_LIMIT_BYTES: envPositiveInt(1024 * 1024),
+  ENQUEUE_TIMEOUT_MS: envPositiveInt(1000),
+  SHUTDOWN_TIMEOUT_MS: envPositiveInt(10_000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type IngestConfig = {
+  sdkAppIds: ReadonlySet<string>;
+  callbackToken: string | undefined;
+  port: number;
+  callbackPath: string;
+  redisUrl: string;
+  queuePrefix: string;
+  bodyLimitBytes: number;
+  enqueueTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  logLevel: string;
+};
+
+/** Reads the ingest's settings from the environment; throws a ConfigError naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
+  const parsed = parseEnv(schema, env, {
+    SDKAPPID: "set it to your app's SDKAppID from the Chat console, several separated by commas",
+  });
+  return {
+    sdkAppIds: new Set(parsed.SDKAPPID),
+    callbackToken: parsed.CALLBACK_TOKEN,
+    port: parsed.PORT,
+    callbackPath: parsed.CALLBACK_PATH,
+    redisUrl: parsed.REDIS_URL,
+    queuePrefix: parsed.QUEUE_PREFIX,
+    bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
+    enqueueTimeoutMs: parsed.ENQUEUE_TIMEOUT_MS,
+    shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
+    logLevel: parsed.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,83 @@
+import {
+  READ_RECEIPT_COMMAND,
+  parseCallbackQuery,
+  parseReadReceipt,
+  verifySign,
+  type CallbackQuery,
+  type ReceiptPacket,
+} from "@receipt-sync/protocol";
+
+/** What became of one callback. The HTTP layer only maps this to a status and an envelope. */
+export type CallbackOutcome =
+  | { kind: "accepted"; messages: number }
+  | { kind: "ignored"; reason: string }
+  | { kind: "invalid"; error: string }
+  | { kind: "forbidden"; error: string }
+  | { kind: "unauthenticated"; error: string }
+  | { kind: "unavailable"; error: string };
+
+export type CallbackDeps = {
+  sdkAppIds: ReadonlySet<string>;
+  callbackToken: string | undefined;
+  enqueue: (packet: ReceiptPacket) => Promise<void>;
+  nowMs: () => number;
+};
+
+export type CheckedCaller = { ok: true; query: CallbackQuery } | { ok: false; outcome: CallbackOutcome };
+
+/**
+ * Everything that can be decided from the URL alone, before the body is read: who is
+ * calling, whether they signed it, and whether the command is one we handle at all.
+ */
+export function checkCaller(rawQuery: Record<string, unknown>, deps: CallbackDeps): CheckedCaller {
+  const parsed = parseCallbackQuery(rawQuery);
+  if (!parsed.ok) return { ok: false, outcome: { kind: "invalid", error: parsed.error } };
+  const query = parsed.value;
+  if (!deps.sdkAppIds.has(query.sdkAppId)) {
+    return { ok: false, outcome: { kind: "forbidden", error: `SdkAppid ${query.sdkAppId} is not served here` } };
+  }
+  if (deps.callbackToken !== undefined) {
+    const sign = verifySign({ token: deps.callbackToken, sign: query.sign, requestTime: query.requestTime, nowMs: deps.nowMs() });
+    if (!sign.ok) return { ok: false, outcome: { kind: "unauthenticated", error: sign.reason } };
+  }
+  // One URL receives every callback the operator switched on. Anything but ours is
+  // acknowledged and dropped: a non-zero code on a "before" callback would block users.
+  if (query.callbackCommand !== undefined && query.callbackCommand !== READ_RECEIPT_COMMAND) {
+    return { ok: false, outcome: { kind: "ignored", reason: `command ${query.callbackCommand} is not handled` } };
+  }
+  return { ok: true, query };
+}
+
+/** Validates the body of an authorised caller and enqueues it; resolves once Redis has it. */
+export async function handleCallback(query: CallbackQuery, body: unknown, deps: CallbackDeps): Promise<CallbackOutcome> {
+  if (body === undefined) return { kind: "invalid", error: "body is empty; expected a JSON object" };
+  const bodyCommand = isRecord(body) ? body.CallbackCommand : undefined;
+  if (query.callbackCommand === undefined && typeof bodyCommand === "string" && bodyCommand !== READ_RECEIPT_COMMAND) {
+    return { kind: "ignored", reason: `command ${bodyCommand} is not handled` };
+  }
+  if (query.callbackCommand !== undefined && bodyCommand !== undefined && bodyCommand !== query.callbackCommand) {
+    return { kind: "invalid", error: `CallbackCommand: body says ${JSON.stringify(bodyCommand)} but the query says ${query.callbackCommand}` };
+  }
+  const parsed = parseReadReceipt(body);
+  if (!parsed.ok) return { kind: "invalid", error: parsed.error };
+  const receipt = parsed.value;
+  if (receipt.GroupMsgReceiptList.length === 0) return { kind: "ignored", reason: "no messages in GroupMsgReceiptList" };
+
+  const packet: ReceiptPacket = {
+    sdkAppId: query.sdkAppId,
+    clientIp: query.clientIp ?? null,
+    optPlatform: query.optPlatform ?? null,
+    receivedAtMs: deps.nowMs(),
+    receipt,
+  };
+  try {
+    await deps.enqueue(packet);
+  } catch (error) {
+    return { kind: "unavailable", error: `queue unavailable: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  return { kind: "accepted", messages: receipt.GroupMsgReceiptList.length };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

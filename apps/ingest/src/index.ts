@@ -1,0 +1,4 @@
+export { loadConfig, type IngestConfig } from "./config.js";
+export { startIngest, type Ingest } from "./build-ingest.js";
+export { createApp, type AppDeps } from "./create-app.js";
+export { checkCaller, handleCallback, type CallbackOutcome, type CallbackDeps } from "./handle-callback.js";

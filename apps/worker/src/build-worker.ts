@@ -1,0 +1,42 @@
+import { createDatabase } from "@receipt-sync/db";
+import { RECEIPT_QUEUE_NAME, createRedis } from "@receipt-sync/queue";
+import { createLogger, createShutdown, type Logger } from "@receipt-sync/runtime";
+import { Worker } from "bullmq";
+import type { WorkerConfig } from "./config.js";
+import { createJobProcessor } from "./process-job.js";
+
+export type ReceiptWorker = {
+  worker: Worker;
+  log: Logger;
+  /** Stops taking jobs, lets running batches finish, closes Redis and Postgres; true when clean. */
+  shutdown: () => Promise<boolean>;
+};
+
+export function startWorker(config: WorkerConfig, log = createLogger({ name: "worker", level: config.logLevel })): ReceiptWorker {
+  const db = createDatabase({ databaseUrl: config.databaseUrl, poolMax: config.concurrency + 1 });
+  const connection = createRedis(config.redisUrl, "worker");
+  const worker = new Worker(RECEIPT_QUEUE_NAME, createJobProcessor(db), {
+    connection,
+    prefix: config.queuePrefix,
+    concurrency: config.concurrency,
+  });
+
+  worker.on("failed", (job, error) => {
+    log.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: error.message }, "batch failed");
+  });
+  worker.on("error", (error) => log.error({ err: error.message }, "worker error"));
+  worker.on("ready", () => log.info({ concurrency: config.concurrency }, "worker ready"));
+
+  const stepMs = config.shutdownTimeoutMs;
+  const shutdown = createShutdown(
+    [
+      // A job still running when the deadline passes is not lost: its lock expires and
+      // another worker picks it up as stalled, and the idempotent write makes that safe.
+      { name: "finish running batches", timeoutMs: stepMs, run: () => worker.close() },
+      { name: "close redis", timeoutMs: stepMs, run: async () => void (await connection.quit()) },
+      { name: "close database", timeoutMs: stepMs, run: () => db.$disconnect() },
+    ],
+    log,
+  );
+  return { worker, log, shutdown };
+}

@@ -1,0 +1,36 @@
+import { DEFAULT_QUEUE_PREFIX } from "@receipt-sync/queue";
+import { envPositiveInt, envRedisUrl, parseEnv } from "@receipt-sync/runtime";
+import { z } from "zod";
+
+const schema = z.object({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL"),
+  REDIS_URL: envRedisUrl,
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "must be letters, digits or _.:-").default(DEFAULT_QUEUE_PREFIX),
+  WORKER_CONCURRENCY: envPositiveInt(4),
+  SHUTDOWN_TIMEOUT_MS: envPositiveInt(10_000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type WorkerConfig = {
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  /** Jobs (each a batch of callbacks) written at once; each holds one database connection. */
+  concurrency: number;
+  shutdownTimeoutMs: number;
+  logLevel: string;
+};
+
+export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
+  const parsed = parseEnv(schema, env, {
+    DATABASE_URL: "e.g. postgresql://postgres@127.0.0.1:5432/receipts",
+  });
+  return {
+    databaseUrl: parsed.DATABASE_URL,
+    redisUrl: parsed.REDIS_URL,
+    queuePrefix: parsed.QUEUE_PREFIX,
+    concurrency: parsed.WORKER_CONCURRENCY,
+    shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
+    logLevel: parsed.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,3 @@
+export { loadConfig, type WorkerConfig } from "./config.js";
+export { startWorker, type ReceiptWorker } from "./build-worker.js";
+export { createJobProcessor } from "./process-job.js";

@@ -1,0 +1,31 @@
+import { receiptPacketSchema, describeIssues, type ParseResult, type ReceiptPacket } from "@receipt-sync/protocol";
+import type { JobsOptions } from "bullmq";
+import { z } from "zod";
+
+/** The one queue between ingest and worker. Keys live under `${prefix}:${RECEIPT_QUEUE_NAME}:`. */
+export const RECEIPT_QUEUE_NAME = "read-receipts";
+export const RECEIPT_JOB_NAME = "apply-receipts";
+export const DEFAULT_QUEUE_PREFIX = "receipt-sync";
+
+/** A job carries every callback that arrived while the previous enqueue was in flight. */
+export const receiptJobSchema = z.object({
+  packets: z.array(receiptPacketSchema).min(1),
+});
+export type ReceiptJobData = { packets: ReceiptPacket[] };
+
+export function parseReceiptJob(data: unknown): ParseResult<ReceiptJobData> {
+  const result = receiptJobSchema.safeParse(data);
+  return result.success ? { ok: true, value: result.data } : { ok: false, error: describeIssues(result.error) };
+}
+
+/**
+ * Retries outlast a Postgres outage of about an hour (1 s doubling to ~17 min between tries)
+ * before a job lands in the failed set, where `npm run dlq` can re-drive it. Completed jobs
+ * are dropped at once: the database, not Redis, is the record of what was applied.
+ */
+export const RECEIPT_JOB_OPTIONS: JobsOptions = {
+  attempts: 12,
+  backoff: { type: "exponential", delay: 1000 },
+  removeOnComplete: true,
+  removeOnFail: false,
+};

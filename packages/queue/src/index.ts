@@ -1,0 +1,11 @@
+export {
+  RECEIPT_QUEUE_NAME,
+  RECEIPT_JOB_NAME,
+  RECEIPT_JOB_OPTIONS,
+  DEFAULT_QUEUE_PREFIX,
+  receiptJobSchema,
+  parseReceiptJob,
+  type ReceiptJobData,
+} from "./contract.js";
+export { createRedis, waitForRedis, type RedisRole } from "./connection.js";
+export { ReceiptProducer, EnqueueTimeoutError, type ReceiptProducerOptions } from "./receipt-producer.js";

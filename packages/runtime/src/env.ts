@@ -1,0 +1,40 @@
+import { z } from "zod";
+
+/**
+ * Booleans are spelled out: `z.coerce.boolean()` would read "false" as true.
+ * Accepts true/false/1/0 (any case); anything else is a config error.
+ */
+export const envBoolean = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ["true", "false", "1", "0"].includes(v), "must be true, false, 1 or 0")
+  .transform((v) => v === "true" || v === "1");
+
+export const envPositiveInt = (fallback: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[0-9]+$/, "must be a positive whole number")
+    .transform(Number)
+    .pipe(z.int().min(1))
+    .default(fallback);
+
+export const envRedisUrl = z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).default("redis://127.0.0.1:6379");
+
+export class ConfigError extends Error {}
+
+/**
+ * Parses `env` with `schema`; on failure throws one line naming the variable and the fix.
+ * Empty strings count as unset, as they do in most deployment tools.
+ */
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv, hints: Record<string, string> = {}): z.output<S> {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
+  const result = schema.safeParse(present);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const name = String(issue?.path[0] ?? "environment");
+  const problem = issue?.code === "invalid_type" && present[name] === undefined ? "is required" : issue?.message;
+  const hint = hints[name] ? ` (${hints[name]})` : "";
+  throw new ConfigError(`config error: ${name} ${problem}${hint}`);
+}

@@ -1,0 +1,3 @@
+export { envBoolean, envPositiveInt, envRedisUrl, parseEnv, ConfigError } from "./env.js";
+export { createLogger, type Logger } from "./logger.js";
+export { createShutdown, exitOnSignals, type ShutdownStep } from "./shutdown.js";
