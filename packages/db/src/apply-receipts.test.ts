@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createTestDatabase, query, type TestDatabase } from "../../../test/support/databases.js";
+import { receiptPacket } from "../../../test/support/fixtures.js";
+import { applyReceipts } from "./apply-receipts.js";
+import { createDatabase, type Database } from "./create-client.js";
+
+let testDb: TestDatabase;
+let db: Database;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  db = createDatabase({ databaseUrl: testDb.url, poolMax: 12 });
+});
+afterAll(async () => {
+  await db.$disconnect();
+  await testDb.drop();
+});
+beforeEach(async () => {
+  await query(testDb.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events");
+});
+
+type State = { receipts: unknown[]; readers: unknown[]; events: number };
+
+async function tableState(): Promise<State> {
+  const receipts = await query(
+    testDb.url,
+    `SELECT sdk_app_id::text, group_id, msg_seq::text, group_type, read_num, unread_num,
+            (extract(epoch from event_time) * 1000)::bigint::text AS event_ms
+       FROM group_message_receipts ORDER BY 1, 2, 3`,
+  );
+  const readers = await query(
+    testDb.url,
+    `SELECT group_id, msg_seq::text, member_account, (extract(epoch from read_at) * 1000)::bigint::text AS read_ms
+       FROM group_message_readers ORDER BY 1, 2, 3`,
+  );
+  const [events] = await query<{ n: number }>(testDb.url, "SELECT count(*)::int AS n FROM read_receipt_events");
+  return { receipts, readers, events: events!.n };
+}
+
+const first = receiptPacket({ eventTimeMs: 1_000, messages: [{ seq: 5, read: 1, unread: 4, readers: ["alice"] }] });
+const second = receiptPacket({ eventTimeMs: 2_000, messages: [{ seq: 5, read: 2, unread: 3, readers: ["bob"] }] });
+
+describe("applyReceipts", () => {
+  it("stores counts, readers and the ledger row of one callback", async () => {
+    await applyReceipts(db, [first]);
+    expect(await tableState()).toEqual({
+      receipts: [{ sdk_app_id: "1400000001", group_id: "@TGS#2TTV7VSII", msg_seq: "5", group_type: "Public", read_num: 1, unread_num: 4, event_ms: "1000" }],
+      readers: [{ group_id: "@TGS#2TTV7VSII", msg_seq: "5", member_account: "alice", read_ms: "1000" }],
+      events: 1,
+    });
+  });
+
+  it("applies a duplicate delivery once, however often it arrives", async () => {
+    await applyReceipts(db, [first]);
+    const once = await tableState();
+    await applyReceipts(db, [first, first]);
+    await applyReceipts(db, [first]);
+    expect(await tableState()).toEqual(once);
+  });
+
+  it("does not let an older event overwrite newer counts", async () => {
+    await applyReceipts(db, [second]);
+    await applyReceipts(db, [first]);
+    const state = await tableState();
+    expect(state.receipts).toMatchObject([{ read_num: 2, unread_num: 3, event_ms: "2000" }]);
+    expect(state.readers).toHaveLength(2);
+    expect(state.events).toBe(2);
+  });
+
+  it("merges readers of two different events in the same millisecond and keeps the larger ReadNum", async () => {
+    const a = receiptPacket({ eventTimeMs: 3_000, messages: [{ seq: 9, read: 3, unread: 2, readers: ["carol"] }] });
+    const b = receiptPacket({ eventTimeMs: 3_000, messages: [{ seq: 9, read: 4, unread: 1, readers: ["dave"] }] });
+    await applyReceipts(db, [b]);
+    await applyReceipts(db, [a]);
+    const state = await tableState();
+    expect(state.receipts).toMatchObject([{ read_num: 4, unread_num: 1, event_ms: "3000" }]);
+    expect(state.readers.map((r) => (r as { member_account: string }).member_account)).toEqual(["carol", "dave"]);
+  });
+
+  it("keeps the earliest read_at for a reader listed by several events", async () => {
+    const later = receiptPacket({ eventTimeMs: 9_000, messages: [{ seq: 5, read: 3, unread: 2, readers: ["alice"] }] });
+    await applyReceipts(db, [later]);
+    await applyReceipts(db, [first]);
+    expect((await tableState()).readers).toEqual([{ group_id: "@TGS#2TTV7VSII", msg_seq: "5", member_account: "alice", read_ms: "1000" }]);
+  });
+
+  it("stores MsgSeq beyond 2^32 and non-ASCII accounts exactly", async () => {
+    const seq = 2 ** 40 + 7;
+    await applyReceipts(db, [receiptPacket({ eventTimeMs: 1_670_574_414_123, messages: [{ seq, read: 1, unread: 0, readers: ["张三", "Ünïcødé😀"] }] })]);
+    const state = await tableState();
+    expect(state.receipts).toMatchObject([{ msg_seq: String(seq), event_ms: "1670574414123" }]);
+    expect(state.readers.map((r) => (r as { member_account: string }).member_account).sort()).toEqual(["Ünïcødé😀", "张三"].sort());
+  });
+
+  it("ends in the same state whatever order the events arrive in", async () => {
+    const events = [1, 2, 3, 4].map((i) =>
+      receiptPacket({ eventTimeMs: i * 1000, messages: [{ seq: 1, read: i, unread: 10 - i, readers: [`u${i}`] }, { seq: 2, read: 5 - i, unread: i, readers: ["same"] }] }),
+    );
+    await applyReceipts(db, events);
+    const expected = await tableState();
+    for (const order of [[3, 1, 0, 2], [2, 3, 1, 0], [0, 1, 2, 3]]) {
+      await query(testDb.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events");
+      for (const i of order) await applyReceipts(db, [events[i]!]);
+      expect(await tableState()).toEqual(expected);
+    }
+  });
+
+  it("applies the same overlapping batches concurrently without deadlock or double counting", async () => {
+    // Every batch touches the same 20 messages in a different order: without a fixed lock
+    // order, concurrent upserts of these rows deadlock.
+    const batches = Array.from({ length: 12 }, (_, b) =>
+      Array.from({ length: 20 }, (_, i) => {
+        const seq = (i * 7 + b * 3) % 20;
+        return receiptPacket({ eventTimeMs: 1_000 + seq, messages: [{ seq, read: seq, unread: 20 - seq, readers: [`r${seq}`, `r${(seq + 1) % 20}`] }] });
+      }),
+    );
+    await Promise.all([...batches, ...batches].map((batch) => applyReceipts(db, batch)));
+    const state = await tableState();
+    expect(state.receipts).toHaveLength(20);
+    expect(state.readers).toHaveLength(40);
+    expect(state.events).toBe(20);
+    for (const row of state.receipts as { msg_seq: string; read_num: number; event_ms: string }[]) {
+      expect(row.read_num).toBe(Number(row.msg_seq));
+      expect(row.event_ms).toBe(String(1_000 + Number(row.msg_seq)));
+    }
+  });
+
+  it("keeps apps and groups apart", async () => {
+    await applyReceipts(db, [
+      receiptPacket({ sdkAppId: "1400000001", groupId: "g", eventTimeMs: 1, messages: [{ seq: 1, read: 1, unread: 0 }] }),
+      receiptPacket({ sdkAppId: "1400000002", groupId: "g", eventTimeMs: 1, messages: [{ seq: 1, read: 2, unread: 0 }] }),
+      receiptPacket({ sdkAppId: "1400000001", groupId: "h", eventTimeMs: 1, messages: [{ seq: 1, read: 3, unread: 0 }] }),
+    ]);
+    expect((await tableState()).receipts).toHaveLength(3);
+  });
+});

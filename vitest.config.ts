@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["packages/*/src/**/*.test.ts", "apps/*/src/**/*.test.ts", "test/**/*.test.ts"],
+    exclude: ["**/node_modules/**", "**/dist/**", "test/faults/**"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Files run in parallel, each against its own database and queue prefix.
+    pool: "forks",
+  },
+});
