@@ -50,7 +50,10 @@ export function checkCaller(rawQuery: Record<string, unknown>, deps: CallbackDep
 
 /** Validates the body of an authorised caller and enqueues it; resolves once Redis has it. */
 export async function handleCallback(query: CallbackQuery, body: unknown, deps: CallbackDeps): Promise<CallbackOutcome> {
-  if (body === undefined) return { kind: "invalid", error: "body is empty; expected a JSON object" };
+  // body-parser turns an empty body into {}; both mean Tencent's packet is missing.
+  if (body === undefined || (isRecord(body) && Object.keys(body).length === 0)) {
+    return { kind: "invalid", error: "body is empty; expected a read-receipt JSON object" };
+  }
   const bodyCommand = isRecord(body) ? body.CallbackCommand : undefined;
   if (query.callbackCommand === undefined && typeof bodyCommand === "string" && bodyCommand !== READ_RECEIPT_COMMAND) {
     return { kind: "ignored", reason: `command ${bodyCommand} is not handled` };

@@ -1,0 +1,38 @@
+import { ConfigError } from "@receipt-sync/runtime";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "./config.js";
+
+describe("ingest loadConfig", () => {
+  it("applies the documented defaults", () => {
+    const config = loadConfig({ SDKAPPID: "1400000001" });
+    expect(config).toMatchObject({
+      sdkAppIds: new Set(["1400000001"]),
+      callbackToken: undefined,
+      port: 3000,
+      callbackPath: "/callback",
+      redisUrl: "redis://127.0.0.1:6379",
+      queuePrefix: "receipt-sync",
+      bodyLimitBytes: 1024 * 1024,
+    });
+  });
+
+  it("reads a comma-separated list of SDKAppIDs and the optional token", () => {
+    const config = loadConfig({ SDKAPPID: " 1400000001, 1400000002 ,", CALLBACK_TOKEN: "s3cret", PORT: "8080" });
+    expect([...config.sdkAppIds]).toEqual(["1400000001", "1400000002"]);
+    expect(config.callbackToken).toBe("s3cret");
+    expect(config.port).toBe(8080);
+  });
+
+  it.each([
+    [{}, /^config error: SDKAPPID is required \(set it to your app's SDKAppID/],
+    [{ SDKAPPID: "" }, /^config error: SDKAPPID is required/],
+    [{ SDKAPPID: "abc" }, /^config error: SDKAPPID must list numeric SDKAppIDs/],
+    [{ SDKAPPID: "1", PORT: "http" }, /^config error: PORT must be a positive whole number/],
+    [{ SDKAPPID: "1", PORT: "70000" }, /^config error: PORT /],
+    [{ SDKAPPID: "1", REDIS_URL: "localhost:6379" }, /^config error: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
+    [{ SDKAPPID: "1", CALLBACK_PATH: "callback" }, /^config error: CALLBACK_PATH must be a path starting with \//],
+  ])("stops with one line naming the variable for %j", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});

@@ -1,0 +1,170 @@
+import { computeSign } from "@receipt-sync/protocol";
+import type { Queue } from "bullmq";
+import type { ReceiptJobData } from "@receipt-sync/queue";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { APP_ID, callbackQuery, receiptBody } from "../../../test/support/fixtures.js";
+import { dropQueue, openQueue, queuedPackets, TEST_REDIS_URL, uniquePrefix } from "../../../test/support/queues.js";
+import { loadConfig, type IngestConfig } from "./config.js";
+import { startIngest, type Ingest } from "./build-ingest.js";
+
+const TOKEN = "test-token";
+const OK = { ActionStatus: "OK", ErrorInfo: "", ErrorCode: 0 };
+
+function configFor(env: Record<string, string>): IngestConfig {
+  return { ...loadConfig({ SDKAPPID: `${APP_ID},1400000009`, REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: "silent", ...env }), port: 0 };
+}
+
+type Started = { ingest: Ingest; queue: Queue<ReceiptJobData>; url: string };
+
+async function start(env: Record<string, string> = {}): Promise<Started> {
+  const prefix = uniquePrefix();
+  const ingest = await startIngest(configFor({ QUEUE_PREFIX: prefix, BODY_LIMIT_BYTES: "4096", ...env }));
+  return { ingest, queue: openQueue(prefix), url: `http://127.0.0.1:${ingest.port}` };
+}
+
+async function stop(started: Started | undefined): Promise<void> {
+  if (!started) return;
+  await started.ingest.shutdown();
+  await dropQueue(started.queue);
+}
+
+async function post(base: string, query: string, body: string | Buffer | object, path = "/callback") {
+  const payload = typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  const res = await fetch(`${base}${path}?${query}`, { method: "POST", body: payload, headers: { "content-type": "application/json" } });
+  return { status: res.status, body: await res.json() };
+}
+
+const valid = receiptBody({ eventTimeMs: "1670574414123", messages: [{ seq: 1, read: 1, unread: 6, readers: ["user0"] }] });
+
+describe("ingest without a callback token", () => {
+  let s: Started;
+  beforeAll(async () => {
+    s = await start();
+  });
+  afterAll(() => stop(s));
+
+  it("acknowledges a valid read receipt only once it is in the queue", async () => {
+    const before = (await queuedPackets(s.queue)).length;
+    expect(await post(s.url, callbackQuery(), valid)).toEqual({ status: 200, body: OK });
+    const packets = await queuedPackets(s.queue);
+    expect(packets).toHaveLength(before + 1);
+    expect(packets.at(-1)).toMatchObject({
+      sdkAppId: APP_ID,
+      clientIp: "203.0.113.7",
+      optPlatform: "iOS",
+      receipt: { GroupId: "@TGS#2TTV7VSII", EventTime: 1670574414123, GroupMsgReceiptList: [{ MsgSeq: 1, ReadReceiptMembers: [{ Member_Account: "user0" }] }] },
+    });
+  });
+
+  it("accepts EventTime as a number too", async () => {
+    expect(await post(s.url, callbackQuery(), { ...valid, EventTime: 1670574414124 })).toEqual({ status: 200, body: OK });
+    expect((await queuedPackets(s.queue)).at(-1)?.receipt.EventTime).toBe(1670574414124);
+  });
+
+  it("answers OK to other callbacks and stores nothing", async () => {
+    const before = (await queuedPackets(s.queue)).length;
+    const beforeSend = { CallbackCommand: "Group.CallbackBeforeSendMsg", GroupId: "g", MsgBody: [] };
+    expect(await post(s.url, callbackQuery({ CallbackCommand: "Group.CallbackBeforeSendMsg" }), beforeSend)).toEqual({ status: 200, body: OK });
+    expect(await post(s.url, callbackQuery({ CallbackCommand: "C2C.CallbackAfterSendMsg" }), "not even json")).toEqual({ status: 200, body: OK });
+    const noQueryCommand = new URLSearchParams({ SdkAppid: APP_ID }).toString();
+    expect(await post(s.url, noQueryCommand, beforeSend)).toEqual({ status: 200, body: OK });
+    expect(await queuedPackets(s.queue)).toHaveLength(before);
+  });
+
+  it.each([
+    ["an SdkAppid of another app", callbackQuery({ SdkAppid: "1400000002" }), valid, 403, 40300, "SdkAppid 1400000002"],
+    ["a missing SdkAppid", "CallbackCommand=Group.CallbackAfterReadReceipt", valid, 400, 40000, "missing query parameter SdkAppid"],
+    ["a repeated SdkAppid", `${callbackQuery()}&SdkAppid=1400000009`, valid, 400, 40000, "SdkAppid must appear once"],
+    ["a body that is not JSON", callbackQuery(), "{\"CallbackCommand\":", 400, 40000, "not valid JSON"],
+    ["an empty body", callbackQuery(), "", 400, 40000, "body"],
+    ["a schema violation", callbackQuery(), { ...valid, GroupMsgReceiptList: [{ MsgSeq: -1, ReadNum: 0, UnreadNum: 0 }] }, 400, 40000, "GroupMsgReceiptList.0.MsgSeq"],
+    ["a body command that differs from the query", callbackQuery(), { ...valid, CallbackCommand: "Group.CallbackAfterSendMsg" }, 400, 40000, "CallbackCommand"],
+    ["a body over the limit", callbackQuery(), { ...valid, padding: "x".repeat(5000) }, 413, 41300, "exceeds the limit"],
+  ])("rejects %s with a clear error and stores nothing", async (_name, query, body, status, code, info) => {
+    const before = (await queuedPackets(s.queue)).length;
+    const reply = await post(s.url, query, body);
+    expect(reply.status).toBe(status);
+    expect(reply.body).toMatchObject({ ActionStatus: "FAIL", ErrorCode: code });
+    expect(reply.body.ErrorInfo).toContain(info);
+    expect(await queuedPackets(s.queue)).toHaveLength(before);
+  });
+
+  it("rejects invalid UTF-8 instead of storing mangled names", async () => {
+    const json = Buffer.from(JSON.stringify(receiptBody({ eventTimeMs: 1, messages: [{ seq: 1, read: 1, unread: 0, readers: ["AB"] }] })));
+    const at = json.indexOf("AB");
+    json[at] = 0xc3; // a lead byte followed by "B" is not UTF-8
+    const reply = await post(s.url, callbackQuery(), json);
+    expect(reply).toMatchObject({ status: 400, body: { ActionStatus: "FAIL", ErrorInfo: "body is not valid UTF-8" } });
+  });
+
+  it("answers wrong methods and unknown paths with JSON, never an HTML page", async () => {
+    const get = await fetch(`${s.url}/callback?${callbackQuery()}`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get("allow")).toBe("POST");
+    expect(await get.json()).toMatchObject({ ActionStatus: "FAIL", ErrorCode: 40500 });
+    const put = await fetch(`${s.url}/callback`, { method: "PUT", body: "{}" });
+    expect(put.status).toBe(405);
+    const unknown = await fetch(`${s.url}/nowhere`, { method: "POST", body: "{}" });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ ActionStatus: "FAIL", ErrorCode: 40400 });
+  });
+
+  it("reports health and readiness", async () => {
+    expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${s.url}/readyz`);
+    expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { status: "ready", queue: "ok" } });
+  });
+});
+
+describe("ingest with a callback token", () => {
+  let s: Started;
+  beforeAll(async () => {
+    s = await start({ CALLBACK_TOKEN: TOKEN });
+  });
+  afterAll(() => stop(s));
+
+  const signed = (requestTimeSec: number, token = TOKEN) =>
+    callbackQuery({ RequestTime: String(requestTimeSec), Sign: computeSign(token, String(requestTimeSec)) });
+  const nowSec = () => Math.floor(Date.now() / 1000);
+
+  it("accepts a correctly signed callback, and the same signed URL again within the window", async () => {
+    const query = signed(nowSec());
+    expect(await post(s.url, query, valid)).toEqual({ status: 200, body: OK });
+    expect(await post(s.url, query, valid)).toEqual({ status: 200, body: OK });
+  });
+
+  it.each([
+    ["a missing Sign", () => callbackQuery({ RequestTime: String(nowSec()) }), "missing Sign or RequestTime"],
+    ["a Sign made with another token", () => signed(nowSec(), "not-the-token"), "Sign mismatch"],
+    ["a stale RequestTime", () => signed(nowSec() - 120), "outside the allowed window"],
+    ["a RequestTime from the future", () => signed(nowSec() + 120), "outside the allowed window"],
+  ])("rejects %s with 401 and stores nothing", async (_name, query, info) => {
+    const before = (await queuedPackets(s.queue)).length;
+    const reply = await post(s.url, query(), valid);
+    expect(reply).toMatchObject({ status: 401, body: { ActionStatus: "FAIL", ErrorCode: 40100 } });
+    expect(reply.body.ErrorInfo).toContain(info);
+    expect(await queuedPackets(s.queue)).toHaveLength(before);
+  });
+
+  it("checks the SdkAppid before the signature", async () => {
+    expect((await post(s.url, callbackQuery({ SdkAppid: "1400000002" }), valid)).status).toBe(403);
+  });
+});
+
+describe("ingest whose queue is unreachable", () => {
+  let ingest: Ingest;
+  beforeAll(async () => {
+    // Port 1 on loopback: nothing listens, so every connection attempt is refused at once.
+    ingest = await startIngest(configFor({ REDIS_URL: "redis://127.0.0.1:1", ENQUEUE_TIMEOUT_MS: "300" }));
+  });
+  afterAll(() => ingest.shutdown());
+
+  it("answers 503 promptly instead of acknowledging what it could not keep", async () => {
+    const startedMs = Date.now();
+    const reply = await post(`http://127.0.0.1:${ingest.port}`, callbackQuery(), valid);
+    expect(reply).toMatchObject({ status: 503, body: { ActionStatus: "FAIL", ErrorCode: 50300 } });
+    expect(Date.now() - startedMs).toBeLessThan(2000);
+    const ready = await fetch(`http://127.0.0.1:${ingest.port}/readyz`);
+    expect(ready.status).toBe(503);
+  });
+});

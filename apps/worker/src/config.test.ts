@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "./config.js";
+
+describe("worker loadConfig", () => {
+  it("requires DATABASE_URL and names it", () => {
+    expect(() => loadConfig({})).toThrow(/^config error: DATABASE_URL is required \(e\.g\. postgresql:/);
+    expect(() => loadConfig({ DATABASE_URL: "mysql://x" })).toThrow(/^config error: DATABASE_URL must be a postgresql:\/\/ URL/);
+  });
+
+  it("applies the documented defaults", () => {
+    expect(loadConfig({ DATABASE_URL: "postgresql://postgres@127.0.0.1/receipts" })).toEqual({
+      databaseUrl: "postgresql://postgres@127.0.0.1/receipts",
+      redisUrl: "redis://127.0.0.1:6379",
+      queuePrefix: "receipt-sync",
+      concurrency: 4,
+      shutdownTimeoutMs: 10_000,
+      logLevel: "info",
+    });
+  });
+
+  it("rejects a concurrency that is not a positive whole number", () => {
+    expect(() => loadConfig({ DATABASE_URL: "postgresql://x/y", WORKER_CONCURRENCY: "0" })).toThrow(/^config error: WORKER_CONCURRENCY/);
+  });
+});

@@ -1,0 +1,35 @@
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { RECEIPT_QUEUE_NAME, type ReceiptJobData } from "@receipt-sync/queue";
+import { uniqueName } from "./databases.js";
+
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+
+/** A BullMQ prefix no other test run uses, so tests share one Redis without seeing each other. */
+export function uniquePrefix(): string {
+  return uniqueName("rs-test");
+}
+
+/** A handle on the receipts queue under `prefix`, for looking at what the ingest stored. */
+export function openQueue(prefix: string, redisUrl = TEST_REDIS_URL): Queue<ReceiptJobData> {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection, prefix });
+  connections.set(queue, connection);
+  return queue;
+}
+
+// BullMQ leaves a connection it was handed open on close(); the handle's owner quits it.
+const connections = new WeakMap<Queue<ReceiptJobData>, Redis>();
+
+/** Every packet waiting in the queue, in the order the jobs were added. */
+export async function queuedPackets(queue: Queue<ReceiptJobData>): Promise<ReceiptJobData["packets"]> {
+  const jobs = await queue.getJobs(["waiting", "prioritized", "delayed", "active"], 0, -1, true);
+  return jobs.flatMap((job) => job.data.packets);
+}
+
+/** Removes every key under `prefix` and closes the handle. */
+export async function dropQueue(queue: Queue<ReceiptJobData>): Promise<void> {
+  await queue.obliterate({ force: true });
+  await queue.close();
+  await connections.get(queue)?.quit();
+}
