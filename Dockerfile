@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# One image for every role (ingest, worker, migrate); compose picks the command.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# Manifests first, so dependency layers are reused until a package.json changes.
+COPY package.json package-lock.json ./
+COPY packages/protocol/package.json packages/protocol/
+COPY packages/queue/package.json packages/queue/
+COPY packages/db/package.json packages/db/
+COPY packages/runtime/package.json packages/runtime/
+COPY apps/ingest/package.json apps/ingest/
+COPY apps/worker/package.json apps/worker/
+RUN npm ci
+COPY . .
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/packages ./packages
+COPY --from=build /app/apps ./apps
+COPY --from=build /app/prisma ./prisma
+USER node
+EXPOSE 3000
+CMD ["node", "apps/ingest/dist/main.js"]
