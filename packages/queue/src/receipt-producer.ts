@@ -38,8 +38,8 @@ export class ReceiptProducer {
 
   constructor(options: ReceiptProducerOptions) {
     this.queue = options.queue;
-    this.maxPacketsPerJob = options.maxPacketsPerJob ?? 200;
-    this.maxConcurrentAdds = options.maxConcurrentAdds ?? 2;
+    this.maxPacketsPerJob = options.maxPacketsPerJob ?? 8;
+    this.maxConcurrentAdds = options.maxConcurrentAdds ?? 64;
     this.addTimeoutMs = options.addTimeoutMs ?? 1000;
   }
 
