@@ -12,7 +12,9 @@ describe("worker loadConfig", () => {
       databaseUrl: "postgresql://postgres@127.0.0.1/receipts",
       redisUrl: "redis://127.0.0.1:6379",
       queuePrefix: "receipt-sync",
-      concurrency: 4,
+      concurrency: 32,
+      batchPackets: 500,
+      writeConcurrency: 2,
       shutdownTimeoutMs: 10_000,
       logLevel: "info",
     });

@@ -6,7 +6,9 @@ const schema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL"),
   REDIS_URL: envRedisUrl,
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "must be letters, digits or _.:-").default(DEFAULT_QUEUE_PREFIX),
-  WORKER_CONCURRENCY: envPositiveInt(4),
+  WORKER_CONCURRENCY: envPositiveInt(32),
+  WORKER_BATCH_PACKETS: envPositiveInt(500),
+  DB_WRITE_CONCURRENCY: envPositiveInt(2),
   SHUTDOWN_TIMEOUT_MS: envPositiveInt(10_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -15,8 +17,12 @@ export type WorkerConfig = {
   databaseUrl: string;
   redisUrl: string;
   queuePrefix: string;
-  /** Jobs (each a batch of callbacks) written at once; each holds one database connection. */
+  /** Jobs (each holding one or more callbacks) a worker takes from the queue at once. */
   concurrency: number;
+  /** Most callbacks written in one transaction; held jobs are merged up to this. */
+  batchPackets: number;
+  /** Transactions in flight at once, and so Postgres connections per worker. */
+  writeConcurrency: number;
   shutdownTimeoutMs: number;
   logLevel: string;
 };
@@ -30,6 +36,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     redisUrl: parsed.REDIS_URL,
     queuePrefix: parsed.QUEUE_PREFIX,
     concurrency: parsed.WORKER_CONCURRENCY,
+    batchPackets: parsed.WORKER_BATCH_PACKETS,
+    writeConcurrency: parsed.DB_WRITE_CONCURRENCY,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
     logLevel: parsed.LOG_LEVEL,
   };

@@ -2,3 +2,4 @@ export { createDatabase, type Database, type DatabaseOptions } from "./create-cl
 export { applyReceipts, type ApplyResult } from "./apply-receipts.js";
 export { reduceReceipts, isNewerSnapshot, type ReceiptRows } from "./reduce-receipts.js";
 export { migrate, readMigrations, DEFAULT_MIGRATIONS_DIR, type MigrateResult } from "./migrate.js";
+export { receiptStatements, type Statement } from "./receipt-sql.js";

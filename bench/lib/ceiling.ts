@@ -1,0 +1,52 @@
+import { readMigrations, receiptStatements, reduceReceipts, DEFAULT_MIGRATIONS_DIR } from "@receipt-sync/db";
+import type { ReceiptPacket } from "@receipt-sync/protocol";
+import pg from "pg";
+
+/**
+ * The database ceiling: the same set-based statements the worker runs, sent straight through
+ * node-postgres with no queue, no Prisma and no job bookkeeping, into a scratch schema.
+ */
+export async function measureDbCeiling(options: {
+  databaseUrl: string;
+  packets: readonly ReceiptPacket[];
+  batchSize: number;
+  concurrency: number;
+}): Promise<{ packetsPerSecond: number; elapsedMs: number }> {
+  const schema = "bench_ceiling";
+  const setup = new pg.Client({ connectionString: options.databaseUrl });
+  await setup.connect();
+  await setup.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
+  await setup.query(`SET search_path TO ${schema}`);
+  for (const migration of await readMigrations(DEFAULT_MIGRATIONS_DIR)) await setup.query(migration.sql);
+  await setup.end();
+
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.concurrency, options: `-c search_path=${schema}` });
+  const batches: ReceiptPacket[][] = [];
+  for (let i = 0; i < options.packets.length; i += options.batchSize) batches.push(options.packets.slice(i, i + options.batchSize));
+
+  const startedMs = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      const client = await pool.connect();
+      try {
+        while (next < batches.length) {
+          const batch = batches[next++]!;
+          await client.query("BEGIN");
+          for (const { sql, params } of receiptStatements(reduceReceipts(batch))) await client.query(sql, params);
+          await client.query("COMMIT");
+        }
+      } finally {
+        client.release();
+      }
+    }),
+  );
+  const elapsedMs = performance.now() - startedMs;
+  await pool.end();
+  const cleanup = new pg.Client({ connectionString: options.databaseUrl });
+  await cleanup.connect();
+  await cleanup.query(`DROP SCHEMA ${schema} CASCADE`);
+  await cleanup.end();
+  return { packetsPerSecond: options.packets.length / (elapsedMs / 1000), elapsedMs };
+}
+

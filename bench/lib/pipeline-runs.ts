@@ -1,0 +1,117 @@
+import { Queue } from "bullmq";
+import type { ReceiptPacket } from "@receipt-sync/protocol";
+import { RECEIPT_QUEUE_NAME, ReceiptProducer, createRedis, waitForRedis, type ReceiptJobData } from "@receipt-sync/queue";
+import pg from "pg";
+import { callbackQuery } from "../../test/support/fixtures.js";
+import { freePort, startApp, waitForHttp } from "../../test/support/processes.js";
+import { waitFor } from "../../test/support/wait-for.js";
+import { compareWithDatabase, expectedState, type Comparison } from "./expected-state.js";
+import { postAll, type LoadResult } from "./http-load.js";
+import { peakRssMb } from "./peak-rss.js";
+
+export type Env = { databaseUrl: string; redisUrl: string; sdkAppId: string };
+
+export type DrainResult = Comparison & { packets: number; jobs: number; enqueueMs: number; drainMs: number; packetsPerSecond: number; workerPeakRssMb: number };
+
+/**
+ * Fills the queue through the ingest's own enqueue path (ReceiptProducer) while no worker
+ * runs, then starts one worker process and times it until the queue is empty.
+ */
+export async function measureDrain(env: Env & { prefix: string; packets: readonly ReceiptPacket[] }): Promise<DrainResult> {
+  const redis = createRedis(env.redisUrl, "producer");
+  await waitForRedis(redis, 5000);
+  const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection: redis, prefix: env.prefix });
+  const producer = new ReceiptProducer({ queue });
+  const enqueueStartedMs = performance.now();
+  await Promise.all(env.packets.map((p) => producer.enqueue(p)));
+  const enqueueMs = performance.now() - enqueueStartedMs;
+  const jobs = (await queue.getJobCounts("waiting")).waiting ?? 0;
+
+  const startedMs = performance.now();
+  const worker = startApp("worker", { DATABASE_URL: env.databaseUrl, REDIS_URL: env.redisUrl, QUEUE_PREFIX: env.prefix });
+  let workerPeakRssMb = 0;
+  try {
+    const outcome = await waitFor(
+      "the queue to drain",
+      async () => {
+        workerPeakRssMb = Math.max(workerPeakRssMb, peakRssMb(worker.child.pid!));
+        const counts = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "failed");
+        if (counts.failed! > 0) return "failed";
+        return counts.waiting! + counts.active! + counts.delayed! + counts.prioritized! === 0 && "drained";
+      },
+      { timeoutMs: 300_000, intervalMs: 20 },
+    );
+    if (outcome === "failed") throw new Error(`jobs failed while draining: ${worker.output().slice(-2000)}`);
+    const drainMs = performance.now() - startedMs;
+    workerPeakRssMb = Math.max(workerPeakRssMb, peakRssMb(worker.child.pid!));
+    const comparison = await compareWithDatabase(env.databaseUrl, expectedState(env.packets));
+    return { ...comparison, packets: env.packets.length, jobs, enqueueMs, drainMs, packetsPerSecond: env.packets.length / (drainMs / 1000), workerPeakRssMb };
+  } finally {
+    await worker.stop();
+    await queue.obliterate({ force: true });
+    await queue.close();
+    await redis.quit();
+  }
+}
+
+export type EndToEndResult = Comparison & {
+  posted: number;
+  acked: number;
+  load: LoadResult;
+  postMs: number;
+  tailMs: number;
+  ingestPeakRssMb: number;
+  workerPeakRssMb: number;
+};
+
+/** Posts a stream over HTTP at full speed with one worker running; times the tail after the last ack. */
+export async function measureEndToEnd(env: Env & { prefix: string; packets: readonly ReceiptPacket[]; connections: number }): Promise<EndToEndResult> {
+  const port = await freePort();
+  const shared = { REDIS_URL: env.redisUrl, QUEUE_PREFIX: env.prefix, LOG_LEVEL: "warn" };
+  const ingest = startApp("ingest", { ...shared, SDKAPPID: env.sdkAppId, PORT: String(port) });
+  const worker = startApp("worker", { ...shared, DATABASE_URL: env.databaseUrl });
+  const rss = { ingest: 0, worker: 0 };
+  const sampleRss = () => {
+    rss.ingest = Math.max(rss.ingest, peakRssMb(ingest.child.pid!));
+    rss.worker = Math.max(rss.worker, peakRssMb(worker.child.pid!));
+  };
+  const sampler = setInterval(sampleRss, 200);
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/readyz`);
+    const bodies = env.packets.map((p) => JSON.stringify({ ...p.receipt, EventTime: String(p.receipt.EventTime) }));
+    const url = `http://127.0.0.1:${port}/callback?${callbackQuery({ SdkAppid: env.sdkAppId })}`;
+    const postStartedMs = performance.now();
+    const { acked, lastAckMs, result } = await postAll({ url, bodies, connections: env.connections });
+    const postMs = performance.now() - postStartedMs;
+    const ackedPackets = env.packets.filter((_, i) => acked[i]);
+    const expected = expectedState(ackedPackets);
+
+    const client = new pg.Client({ connectionString: env.databaseUrl });
+    await client.connect();
+    try {
+      await waitFor(
+        "every acknowledged event to be written",
+        async () => {
+          const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM read_receipt_events");
+          return rows[0]!.n >= expected.events.size;
+        },
+        { timeoutMs: 120_000, intervalMs: 10 },
+      );
+    } finally {
+      await client.end();
+    }
+    const tailMs = performance.now() - lastAckMs;
+    sampleRss();
+    const comparison = await compareWithDatabase(env.databaseUrl, expected);
+    return { ...comparison, posted: bodies.length, acked: ackedPackets.length, load: result, postMs, tailMs, ingestPeakRssMb: rss.ingest, workerPeakRssMb: rss.worker };
+  } finally {
+    clearInterval(sampler);
+    await Promise.all([ingest.stop(), worker.stop()]);
+    const redis = createRedis(env.redisUrl, "producer");
+    await waitForRedis(redis, 5000);
+    const queue = new Queue(RECEIPT_QUEUE_NAME, { connection: redis, prefix: env.prefix });
+    await queue.obliterate({ force: true });
+    await queue.close();
+    await redis.quit();
+  }
+}

@@ -1,0 +1,166 @@
+// `npm run bench`: every figure next to a ceiling measured in the same run, on this machine.
+import { fork } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import { createTestDatabase, query } from "../test/support/databases.js";
+import { callbackQuery, receiptBody } from "../test/support/fixtures.js";
+import { freePort, startApp, waitForHttp } from "../test/support/processes.js";
+import { TEST_REDIS_URL, dropQueue, openQueue, uniquePrefix } from "../test/support/queues.js";
+import { measureDbCeiling } from "./lib/ceiling.js";
+import { barChartSvg } from "./lib/chart.js";
+import { generateStream } from "./lib/dataset.js";
+import { fixedRate, saturate, type LoadResult } from "./lib/http-load.js";
+import { measureDrain, measureEndToEnd } from "./lib/pipeline-runs.js";
+
+const settings = {
+  packets: Number(process.env.BENCH_PACKETS ?? 100_000),
+  e2ePackets: Number(process.env.BENCH_E2E_PACKETS ?? 30_000),
+  rounds: Number(process.env.BENCH_ROUNDS ?? 3),
+  roundSeconds: Number(process.env.BENCH_ROUND_SECONDS ?? 5),
+  latencySeconds: Number(process.env.BENCH_LATENCY_SECONDS ?? 10),
+  connections: 50,
+  groups: 1000,
+  sdkAppId: "1400000001",
+  workerConcurrency: 4,
+  jobPackets: 100,
+};
+const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
+const startedMs = Date.now();
+const progress = (line: string) => process.stderr.write(`[${((Date.now() - startedMs) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function startEcho(): Promise<{ port: number; stop: () => void }> {
+  const child = fork(fileURLToPath(new URL("./echo-server.mjs", import.meta.url)), { env: { PORT: "0" }, stdio: "ignore" });
+  const port = await new Promise<number>((resolve) => child.once("message", (m: { port: number }) => resolve(m.port)));
+  return { port, stop: () => child.kill("SIGTERM") };
+}
+
+async function main() {
+  progress(`machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`);
+  const db = await createTestDatabase();
+  const env = { databaseUrl: db.url, redisUrl: TEST_REDIS_URL, sdkAppId: settings.sdkAppId };
+  try {
+    // 1-3: HTTP. The ceiling and the real ingest take turns so drift hits both alike.
+    const body = JSON.stringify(receiptBody({ eventTimeMs: "1670574414123", messages: [{ seq: 1, read: 1, unread: 6, readers: ["user0"] }] }));
+    const echo = await startEcho();
+    const ingestPrefix = uniquePrefix();
+    const ingestPort = await freePort();
+    const ingest = startApp("ingest", { SDKAPPID: settings.sdkAppId, PORT: String(ingestPort), REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: ingestPrefix });
+    await waitForHttp(`http://127.0.0.1:${ingestPort}/readyz`);
+    const echoUrl = `http://127.0.0.1:${echo.port}/callback?${callbackQuery()}`;
+    const ingestUrl = `http://127.0.0.1:${ingestPort}/callback?${callbackQuery()}`;
+    const load = { url: "", body, connections: settings.connections };
+    progress("warming up both servers");
+    await saturate({ ...load, url: echoUrl, durationS: 2 });
+    await saturate({ ...load, url: ingestUrl, durationS: 2 });
+    const echoRuns: LoadResult[] = [];
+    const ingestRuns: LoadResult[] = [];
+    for (let round = 1; round <= settings.rounds; round++) {
+      echoRuns.push(await saturate({ ...load, url: echoUrl, durationS: settings.roundSeconds }));
+      ingestRuns.push(await saturate({ ...load, url: ingestUrl, durationS: settings.roundSeconds }));
+      progress(`round ${round}/${settings.rounds}: express echo ${echoRuns.at(-1)!.rps.toFixed(0)} req/s, ingest ${ingestRuns.at(-1)!.rps.toFixed(0)} req/s`);
+    }
+    echo.stop();
+    const expressEchoRps = median(echoRuns.map((r) => r.rps));
+    const ingestRps = median(ingestRuns.map((r) => r.rps));
+    const ingestNon2xx = ingestRuns.reduce((n, r) => n + r.non2xx + r.errors, 0);
+    progress(`ack latency at a fixed ${Math.round(ingestRps / 2)} req/s for ${settings.latencySeconds} s`);
+    const latency = await fixedRate({ ...load, url: ingestUrl, durationS: settings.latencySeconds, rate: ingestRps / 2 });
+    await ingest.stop();
+    await dropQueue(openQueue(ingestPrefix));
+
+    // 4-5: the database ceiling, then one worker draining the same stream from a full queue.
+    progress(`generating ${settings.packets} packets`);
+    const stream = generateStream({ packets: settings.packets, groups: settings.groups, seed: 1, sdkAppId: settings.sdkAppId });
+    progress("database ceiling: raw pg, same SQL, no queue");
+    const ceiling = await measureDbCeiling({ databaseUrl: db.url, packets: stream, batchSize: settings.jobPackets, concurrency: settings.workerConcurrency });
+    progress(`ceiling ${ceiling.packetsPerSecond.toFixed(0)} packets/s; filling the queue`);
+    const drain = await measureDrain({ ...env, prefix: uniquePrefix(), packets: stream });
+    progress(`drain ${drain.packetsPerSecond.toFixed(0)} packets/s (${drain.jobs} jobs), lost ${drain.lost}, wrong ${drain.wrong}`);
+
+    // 6: the whole pipeline over HTTP with a worker running alongside.
+    await query(db.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events");
+    progress(`end to end: posting ${settings.e2ePackets} callbacks over ${settings.connections} connections`);
+    const e2eStream = generateStream({ packets: settings.e2ePackets, groups: settings.groups, seed: 2, sdkAppId: settings.sdkAppId });
+    const e2e = await measureEndToEnd({ ...env, prefix: uniquePrefix(), packets: e2eStream, connections: settings.connections });
+    progress(`e2e tail ${e2e.tailMs.toFixed(0)} ms, lost ${e2e.lost}, wrong ${e2e.wrong}`);
+
+    const ingestRatio = ingestRps / expressEchoRps;
+    const drainRatio = drain.packetsPerSecond / ceiling.packetsPerSecond;
+    const e2ePacketsPerSecond = e2e.acked / (e2e.postMs / 1000);
+    const figures = {
+      express_echo_rps: expressEchoRps,
+      ingest_rps: ingestRps,
+      ingest_ratio: ingestRatio,
+      ingest_errors: ingestNon2xx,
+      ack_rate_rps: latency.rps,
+      ack_p50_ms: latency.p50Ms,
+      ack_p99_ms: latency.p99Ms,
+      db_ceiling_packets_per_s: ceiling.packetsPerSecond,
+      drain_packets_per_s: drain.packetsPerSecond,
+      drain_ratio: drainRatio,
+      drain_jobs: drain.jobs,
+      drain_lost: drain.lost,
+      drain_wrong: drain.wrong,
+      drain_expected_rows: drain.expectedRows,
+      e2e_posted: e2e.posted,
+      e2e_acked: e2e.acked,
+      e2e_packets_per_s: e2ePacketsPerSecond,
+      e2e_tail_ms: e2e.tailMs,
+      e2e_lost: e2e.lost,
+      e2e_wrong: e2e.wrong,
+      ingest_peak_rss_mb: e2e.ingestPeakRssMb,
+      worker_peak_rss_mb: Math.max(drain.workerPeakRssMb, e2e.workerPeakRssMb),
+    };
+    const targets = [
+      { name: "ingest_ratio >= 0.9", pass: ingestRatio >= 0.9 },
+      { name: "ack_p99_ms <= 20 at half load", pass: latency.p99Ms <= 20 },
+      { name: "drain_ratio >= 0.5", pass: drainRatio >= 0.5 },
+      { name: "e2e_tail_ms <= 2000", pass: e2e.tailMs <= 2000 },
+      { name: "lost = 0 and wrong = 0 (drain and e2e)", pass: drain.lost + drain.wrong + e2e.lost + e2e.wrong === 0 && e2e.acked === e2e.posted },
+      { name: "ingest peak RSS < 200 MB", pass: e2e.ingestPeakRssMb < 200 },
+      { name: "worker peak RSS < 300 MB", pass: figures.worker_peak_rss_mb < 300 },
+    ];
+    await report(figures, targets);
+    if (targets.some((t) => !t.pass)) process.exitCode = 1;
+  } finally {
+    await db.drop();
+  }
+}
+
+type Figures = Record<string, number>;
+
+async function report(figures: Figures, targets: { name: string; pass: boolean }[]) {
+  const fmt = (n: number) => (Number.isInteger(n) ? n.toLocaleString("en-US") : n < 10 ? n.toFixed(2) : Math.round(n).toLocaleString("en-US"));
+  const rows = Object.entries(figures).map(([k, v]) => `| ${k} | ${fmt(v)} |`);
+  const checks = targets.map((t) => `| ${t.name} | ${t.pass ? "PASS" : "FAIL"} |`);
+  const md = [
+    `Run ${new Date().toISOString()} on ${cpus().length} cores, node ${process.version}; ${settings.packets.toLocaleString("en-US")} packets drained, ${settings.e2ePackets.toLocaleString("en-US")} posted end to end.`,
+    "",
+    "| figure | value |",
+    "|---|---|",
+    ...rows,
+    "",
+    "| target | result |",
+    "|---|---|",
+    ...checks,
+    "",
+  ].join("\n");
+  process.stdout.write(`\n${md}\n`);
+  await mkdir(resultsDir, { recursive: true });
+  await writeFile(`${resultsDir}latest.json`, `${JSON.stringify({ settings, figures, targets, at: new Date().toISOString() }, null, 2)}\n`);
+  await writeFile(`${resultsDir}latest.md`, md);
+  await writeFile(
+    `${resultsDir}throughput.svg`,
+    barChartSvg("Throughput per stage (one run, this machine)", [
+      { label: "HTTP ceiling: bare Express", value: figures.express_echo_rps!, unit: "req/s" },
+      { label: "ingest (validate + enqueue)", value: figures.ingest_rps!, unit: "req/s" },
+      { label: "DB ceiling: raw pg, same SQL", value: figures.db_ceiling_packets_per_s!, unit: "packets/s" },
+      { label: "one worker draining the queue", value: figures.drain_packets_per_s!, unit: "packets/s" },
+      { label: "end to end over HTTP", value: figures.e2e_packets_per_s!, unit: "packets/s" },
+    ]),
+  );
+}
+
+await main();
