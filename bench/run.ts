@@ -10,14 +10,15 @@ import { TEST_REDIS_URL, dropQueue, openQueue, uniquePrefix } from "../test/supp
 import { measureDbCeiling } from "./lib/ceiling.js";
 import { barChartSvg } from "./lib/chart.js";
 import { generateStream } from "./lib/dataset.js";
-import { fixedRate, saturate, type LoadResult } from "./lib/http-load.js";
+import { saturate, type LoadResult } from "./lib/http-load.js";
+import { pacedLatency } from "./lib/paced-latency.js";
 import { measureDrain, measureEndToEnd } from "./lib/pipeline-runs.js";
 
 const settings = {
   packets: Number(process.env.BENCH_PACKETS ?? 100_000),
   e2ePackets: Number(process.env.BENCH_E2E_PACKETS ?? 30_000),
-  rounds: Number(process.env.BENCH_ROUNDS ?? 3),
-  roundSeconds: Number(process.env.BENCH_ROUND_SECONDS ?? 5),
+  rounds: Number(process.env.BENCH_ROUNDS ?? 5),
+  roundSeconds: Number(process.env.BENCH_ROUND_SECONDS ?? 4),
   latencySeconds: Number(process.env.BENCH_LATENCY_SECONDS ?? 10),
   connections: 50,
   groups: 1000,
@@ -61,12 +62,21 @@ async function main() {
       ingestRuns.push(await saturate({ ...load, url: ingestUrl, durationS: settings.roundSeconds }));
       progress(`round ${round}/${settings.rounds}: express echo ${echoRuns.at(-1)!.rps.toFixed(0)} req/s, ingest ${ingestRuns.at(-1)!.rps.toFixed(0)} req/s`);
     }
-    echo.stop();
     const expressEchoRps = median(echoRuns.map((r) => r.rps));
     const ingestRps = median(ingestRuns.map((r) => r.rps));
+    // Each round's pair ran back to back, so its ratio cancels the machine's drift; the median
+    // of those ratios is steadier than a ratio of medians taken minutes apart.
+    const ingestRatio = median(ingestRuns.map((r, i) => r.rps / echoRuns[i]!.rps));
     const ingestNon2xx = ingestRuns.reduce((n, r) => n + r.non2xx + r.errors, 0);
-    progress(`ack latency at a fixed ${Math.round(ingestRps / 2)} req/s for ${settings.latencySeconds} s`);
-    const latency = await fixedRate({ ...load, url: ingestUrl, durationS: settings.latencySeconds, rate: ingestRps / 2 });
+    const rate = ingestRps / 2;
+    progress(`ack latency at a fixed ${Math.round(rate)} req/s, evenly paced, ${settings.latencySeconds} s each`);
+    const paced = { body, rate, maxSockets: settings.connections };
+    await pacedLatency({ ...paced, url: echoUrl, durationS: 2 });
+    await pacedLatency({ ...paced, url: ingestUrl, durationS: 2 });
+    const echoLatency = await pacedLatency({ ...paced, url: echoUrl, durationS: settings.latencySeconds });
+    const latency = await pacedLatency({ ...paced, url: ingestUrl, durationS: settings.latencySeconds });
+    progress(`p99: express echo ${echoLatency.p99Ms.toFixed(1)} ms, ingest ${latency.p99Ms.toFixed(1)} ms`);
+    echo.stop();
     await ingest.stop();
     await dropQueue(openQueue(ingestPrefix));
 
@@ -86,7 +96,6 @@ async function main() {
     const e2e = await measureEndToEnd({ ...env, prefix: uniquePrefix(), packets: e2eStream, connections: settings.connections });
     progress(`e2e tail ${e2e.tailMs.toFixed(0)} ms, lost ${e2e.lost}, wrong ${e2e.wrong}`);
 
-    const ingestRatio = ingestRps / expressEchoRps;
     const drainRatio = drain.packetsPerSecond / ceiling.packetsPerSecond;
     const e2ePacketsPerSecond = e2e.acked / (e2e.postMs / 1000);
     const figures = {
@@ -97,6 +106,8 @@ async function main() {
       ack_rate_rps: latency.rps,
       ack_p50_ms: latency.p50Ms,
       ack_p99_ms: latency.p99Ms,
+      echo_p50_ms: echoLatency.p50Ms,
+      echo_p99_ms: echoLatency.p99Ms,
       db_ceiling_packets_per_s: ceiling.packetsPerSecond,
       drain_packets_per_s: drain.packetsPerSecond,
       drain_ratio: drainRatio,

@@ -2,8 +2,9 @@
 // so its own event loop); a signal reaches both, and when either exits the other is stopped.
 import { spawn } from "node:child_process";
 
-const apps = ["apps/ingest/dist/main.js", "apps/worker/dist/main.js"];
-const children = apps.map((entry) => spawn(process.execPath, [entry], { stdio: "inherit" }));
+// The same command lines as `npm run start:ingest` and `npm run start:worker`.
+const apps = [["apps/ingest/dist/main.js"], ["--max-old-space-size=192", "apps/worker/dist/main.js"]];
+const children = apps.map((args) => spawn(process.execPath, args, { stdio: "inherit" }));
 let exitCode = 0;
 let stopping = false;
 

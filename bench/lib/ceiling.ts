@@ -2,6 +2,8 @@ import { readMigrations, receiptStatements, reduceReceipts, DEFAULT_MIGRATIONS_D
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import pg from "pg";
 
+export const CEILING_SCHEMA = "bench_ceiling";
+
 /**
  * The database ceiling: the same set-based statements the worker runs, sent straight through
  * node-postgres with no queue, no Prisma and no job bookkeeping, into a scratch schema.
@@ -11,8 +13,10 @@ export async function measureDbCeiling(options: {
   packets: readonly ReceiptPacket[];
   batchSize: number;
   concurrency: number;
+  /** Leave the scratch schema in place (for checking what it wrote). */
+  keepSchema?: boolean;
 }): Promise<{ packetsPerSecond: number; elapsedMs: number }> {
-  const schema = "bench_ceiling";
+  const schema = CEILING_SCHEMA;
   const setup = new pg.Client({ connectionString: options.databaseUrl });
   await setup.connect();
   await setup.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
@@ -43,6 +47,7 @@ export async function measureDbCeiling(options: {
   );
   const elapsedMs = performance.now() - startedMs;
   await pool.end();
+  if (options.keepSchema) return { packetsPerSecond: options.packets.length / (elapsedMs / 1000), elapsedMs };
   const cleanup = new pg.Client({ connectionString: options.databaseUrl });
   await cleanup.connect();
   await cleanup.query(`DROP SCHEMA ${schema} CASCADE`);

@@ -28,20 +28,6 @@ export async function saturate(options: Common & { durationS: number }): Promise
   return summarise(result);
 }
 
-/** A fixed offered rate, for latency: requests go out at `rate`/s whatever the replies do. */
-export async function fixedRate(options: Common & { durationS: number; rate: number }): Promise<LoadResult> {
-  const result = await autocannon({
-    url: options.url,
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: options.body,
-    connections: options.connections,
-    duration: options.durationS,
-    overallRate: Math.max(1, Math.round(options.rate)),
-  });
-  return summarise(result);
-}
-
 /**
  * Posts every body once, as fast as `connections` allow, and reports which were acknowledged
  * (HTTP 200) and when the last acknowledgement arrived.

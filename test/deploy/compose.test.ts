@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { REPO_ROOT } from "../support/processes.js";
+import { appCommand, REPO_ROOT } from "../support/processes.js";
 
 /**
  * No Docker engine runs where these tests run, so the compose file and Dockerfile are checked
@@ -66,9 +66,13 @@ describe("docker-compose.yml", () => {
       const service = services[name]!;
       expect(service.image).toBe("receipt-sync:local");
       expect(service.build).toBe(".");
-      const entry = service.command![1]!;
+      const entry = service.command!.at(-1)!;
       expect(existsSync(join(REPO_ROOT, entry.replace(/\/dist\/(.*)\.js$/, "/src/$1.ts")))).toBe(true);
     }
+  });
+
+  it("starts ingest and worker with the same node command lines as the npm scripts", () => {
+    for (const name of ["ingest", "worker"] as const) expect(services[name]!.command).toEqual(["node", ...appCommand(name)]);
   });
 
   it("requires the secrets and the SDKAppID instead of defaulting them", () => {

@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { waitFor } from "./wait-for.js";
@@ -25,12 +28,20 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts a built app (`apps/<name>/dist/main.js`) as its own process with only the given env. */
+/** The node command line of each app, as `npm run start:<name>` has it in package.json. */
+export function appCommand(name: "ingest" | "worker"): string[] {
+  const scripts = JSON.parse(readFileSync(`${REPO_ROOT}/package.json`, "utf8")).scripts as Record<string, string>;
+  const [node, ...args] = scripts[`start:${name}`]!.split(" ");
+  if (node !== "node") throw new Error(`start:${name} does not start with node`);
+  return args;
+}
+
+/** Starts a built app exactly as `npm run start:<name>` does, with only the given env. */
 export function startApp(name: "ingest" | "worker", env: Record<string, string>): RunningApp {
   let output = "";
-  const child = spawn(process.execPath, [`apps/${name}/dist/main.js`], {
+  const child = spawn(process.execPath, appCommand(name), {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env },
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", SPOOL_DIR: mkdtempSync(join(tmpdir(), "rs-spool-")), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));

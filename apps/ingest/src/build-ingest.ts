@@ -1,20 +1,25 @@
-import { Queue } from "bullmq";
-import { RECEIPT_QUEUE_NAME, ReceiptProducer, createRedis, type ReceiptJobData } from "@receipt-sync/queue";
-import { createLogger, createShutdown, type Logger } from "@receipt-sync/runtime";
 import type { Server } from "node:http";
+import { Queue } from "bullmq";
+import type { ReceiptPacket } from "@receipt-sync/protocol";
+import { RECEIPT_JOB_NAME, RECEIPT_JOB_OPTIONS, RECEIPT_QUEUE_NAME, ReceiptProducer, createRedis, type ReceiptJobData } from "@receipt-sync/queue";
+import { createLogger, createShutdown, type Logger } from "@receipt-sync/runtime";
 import type { IngestConfig } from "./config.js";
-import { createApp } from "./create-app.js";
+import { createApp, type Readiness } from "./create-app.js";
+import type { StoredIn } from "./handle-callback.js";
+import { Spool } from "./spool.js";
 
 export type Ingest = {
   server: Server;
   port: number;
   producer: ReceiptProducer;
+  spool: Spool;
   log: Logger;
-  /** Stops HTTP, waits for accepted callbacks to reach Redis, closes the queue; true when clean. */
+  /** Stops HTTP, waits for accepted callbacks to be durable, closes the queue; true when clean. */
   shutdown: () => Promise<boolean>;
 };
 
 const READY_PING_TIMEOUT_MS = 500;
+const REDRIVE_INTERVAL_MS = 1000;
 
 /** Builds every dependency from the config and starts listening. Tests and main use this alike. */
 export async function startIngest(config: IngestConfig, log = createLogger({ name: "ingest", level: config.logLevel })): Promise<Ingest> {
@@ -23,17 +28,48 @@ export async function startIngest(config: IngestConfig, log = createLogger({ nam
   const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection: redis, prefix: config.queuePrefix });
   queue.on("error", (error) => log.warn({ err: error.message }, "queue error"));
   const producer = new ReceiptProducer({ queue, addTimeoutMs: config.enqueueTimeoutMs });
+  const spool = await Spool.open({
+    dir: config.spoolDir,
+    maxBytes: config.spoolMaxBytes,
+    enqueue: (packets) => withTimeout(queue.add(RECEIPT_JOB_NAME, { packets }, RECEIPT_JOB_OPTIONS), config.enqueueTimeoutMs),
+    log,
+  });
+  const redisAnswers = () => pingWithin(redis, READY_PING_TIMEOUT_MS);
+
+  // Tencent does not retry this callback by default: what Redis cannot take right now goes
+  // to the fsync'd spool, and only if that fails too does Tencent see a 503.
+  const store = async (packet: ReceiptPacket): Promise<StoredIn> => {
+    try {
+      await producer.enqueue(packet);
+      return "queue";
+    } catch (queueError) {
+      log.warn({ err: (queueError as Error).message }, "queue refused a callback; spooling it");
+      await spool.append(packet);
+      return "spool";
+    }
+  };
+
+  const redriveTimer = setInterval(() => {
+    if (spool.depth === 0) return;
+    void redisAnswers().then((up) => {
+      if (!up) return;
+      spool.redrive().catch((error: unknown) => log.warn({ err: (error as Error).message }, "re-drive stopped; will retry"));
+    });
+  }, REDRIVE_INTERVAL_MS);
+  if (spool.depth > 0) log.warn({ spooled: spool.depth }, "spool holds callbacks from an earlier run; re-driving");
+
+  const readiness = async (): Promise<Readiness> => {
+    const queueUp = await redisAnswers();
+    const status = queueUp && spool.depth === 0 ? "ready" : queueUp || spool.hasRoom ? "degraded" : "unavailable";
+    return { status, queue: queueUp ? "ok" : "unreachable", spooled: spool.depth };
+  };
 
   const app = createApp({
     callbackPath: config.callbackPath,
     bodyLimitBytes: config.bodyLimitBytes,
-    callback: {
-      sdkAppIds: config.sdkAppIds,
-      callbackToken: config.callbackToken,
-      enqueue: (packet) => producer.enqueue(packet),
-      nowMs: Date.now,
-    },
-    isQueueReady: () => pingWithin(redis, READY_PING_TIMEOUT_MS),
+    maxInFlightRequests: config.maxInFlightRequests,
+    callback: { sdkAppIds: config.sdkAppIds, callbackToken: config.callbackToken, store, nowMs: Date.now },
+    readiness,
     log,
   });
 
@@ -50,12 +86,32 @@ export async function startIngest(config: IngestConfig, log = createLogger({ nam
     [
       { name: "stop accepting callbacks", timeoutMs: stepMs, run: () => closeServer(server) },
       { name: "flush accepted callbacks to Redis", timeoutMs: stepMs, run: () => producer.drain() },
+      {
+        name: "close the spool",
+        timeoutMs: stepMs,
+        run: async () => {
+          clearInterval(redriveTimer);
+          await spool.close();
+        },
+      },
       { name: "close queue", timeoutMs: stepMs, run: () => queue.close() },
       { name: "close redis", timeoutMs: stepMs, run: async () => void (await redis.quit()) },
     ],
     log,
   );
-  return { server, port, producer, log, shutdown };
+  return { server, port, producer, spool, log, shutdown };
+}
+
+async function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function pingWithin(redis: ReturnType<typeof createRedis>, timeoutMs: number): Promise<boolean> {

@@ -16,6 +16,9 @@ const schema = z.object({
   BODY_LIMIT_BYTES: envPositiveInt(1024 * 1024),
   ENQUEUE_TIMEOUT_MS: envPositiveInt(1000),
   SHUTDOWN_TIMEOUT_MS: envPositiveInt(10_000),
+  SPOOL_DIR: z.string().default("spool"),
+  SPOOL_MAX_BYTES: envPositiveInt(1024 ** 3),
+  MAX_IN_FLIGHT_REQUESTS: envPositiveInt(5000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -29,6 +32,11 @@ export type IngestConfig = {
   bodyLimitBytes: number;
   enqueueTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** Where callbacks go, fsync'd, when Redis cannot take them. */
+  spoolDir: string;
+  spoolMaxBytes: number;
+  /** Requests being handled at once past which new ones get 503 instead of more memory. */
+  maxInFlightRequests: number;
   logLevel: string;
 };
 
@@ -47,6 +55,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
     bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
     enqueueTimeoutMs: parsed.ENQUEUE_TIMEOUT_MS,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
+    spoolDir: parsed.SPOOL_DIR,
+    spoolMaxBytes: parsed.SPOOL_MAX_BYTES,
+    maxInFlightRequests: parsed.MAX_IN_FLIGHT_REQUESTS,
     logLevel: parsed.LOG_LEVEL,
   };
 }

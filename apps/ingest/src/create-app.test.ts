@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { computeSign } from "@receipt-sync/protocol";
 import type { Queue } from "bullmq";
 import type { ReceiptJobData } from "@receipt-sync/queue";
@@ -11,7 +14,8 @@ const TOKEN = "test-token";
 const OK = { ActionStatus: "OK", ErrorInfo: "", ErrorCode: 0 };
 
 function configFor(env: Record<string, string>): IngestConfig {
-  return { ...loadConfig({ SDKAPPID: `${APP_ID},1400000009`, REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: "silent", ...env }), port: 0 };
+  const spoolDir = mkdtempSync(join(tmpdir(), "rs-spool-"));
+  return { ...loadConfig({ SDKAPPID: `${APP_ID},1400000009`, REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: "silent", SPOOL_DIR: spoolDir, ...env }), port: 0 };
 }
 
 type Started = { ingest: Ingest; queue: Queue<ReceiptJobData>; url: string };
@@ -112,7 +116,7 @@ describe("ingest without a callback token", () => {
   it("reports health and readiness", async () => {
     expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${s.url}/readyz`);
-    expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { status: "ready", queue: "ok" } });
+    expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { status: "ready", queue: "ok", spooled: 0 } });
   });
 });
 
@@ -151,11 +155,12 @@ describe("ingest with a callback token", () => {
   });
 });
 
-describe("ingest whose queue is unreachable", () => {
+describe("ingest whose queue is unreachable and spool is full", () => {
   let ingest: Ingest;
   beforeAll(async () => {
     // Port 1 on loopback: nothing listens, so every connection attempt is refused at once.
-    ingest = await startIngest(configFor({ REDIS_URL: "redis://127.0.0.1:1", ENQUEUE_TIMEOUT_MS: "300" }));
+    // A one-byte spool cannot take a packet either, so nothing can keep the callback.
+    ingest = await startIngest(configFor({ REDIS_URL: "redis://127.0.0.1:1", ENQUEUE_TIMEOUT_MS: "300", SPOOL_MAX_BYTES: "1" }));
   });
   afterAll(() => ingest.shutdown());
 

@@ -5,12 +5,15 @@ import express, { type ErrorRequestHandler, type Response } from "express";
 import { checkCaller, handleCallback, type CallbackDeps, type CallbackOutcome } from "./handle-callback.js";
 import { replyFor } from "./reply.js";
 
+export type Readiness = { status: "ready" | "degraded" | "unavailable"; queue: "ok" | "unreachable"; spooled: number };
+
 export type AppDeps = {
   callbackPath: string;
   bodyLimitBytes: number;
   callback: CallbackDeps;
-  /** True when the queue can take jobs right now (used by /readyz). */
-  isQueueReady: () => Promise<boolean>;
+  /** Whether callbacks can be kept right now, and where (used by /readyz). */
+  readiness: () => Promise<Readiness>;
+  maxInFlightRequests: number;
   log: Logger;
 };
 
@@ -48,7 +51,14 @@ export function createApp(deps: AppDeps): express.Express {
 
   // One handler, not a middleware chain: each router layer costs measurable throughput here.
   // The URL is judged before the body is read, so a stranger's megabyte is never parsed.
+  let inFlight = 0;
   app.post(deps.callbackPath, (req, res, next) => {
+    // Bounded memory: past the cap, refuse at once rather than queue requests in RAM.
+    if (inFlight >= deps.maxInFlightRequests) {
+      return send(res, { kind: "unavailable", error: `overloaded: ${inFlight} callbacks in flight` });
+    }
+    inFlight += 1;
+    res.once("close", () => (inFlight -= 1));
     const checked = checkCaller(req.query as Record<string, unknown>, deps.callback);
     if (!checked.ok) return send(res, checked.outcome);
     parseJson(req, res, (error?: unknown) => {
@@ -63,9 +73,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
+  // Degraded (Redis away, callbacks spooled to disk) still takes traffic: it keeps callbacks.
   app.get("/readyz", async (_req, res) => {
-    const ready = await deps.isQueueReady();
-    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "unavailable", queue: ready ? "ok" : "unreachable" });
+    const readiness = await deps.readiness();
+    res.status(readiness.status === "unavailable" ? 503 : 200).json(readiness);
   });
 
   app.use((req, res) => {

@@ -9,17 +9,21 @@ import {
 
 /** What became of one callback. The HTTP layer only maps this to a status and an envelope. */
 export type CallbackOutcome =
-  | { kind: "accepted"; messages: number }
+  | { kind: "accepted"; messages: number; storedIn: StoredIn }
   | { kind: "ignored"; reason: string }
   | { kind: "invalid"; error: string }
   | { kind: "forbidden"; error: string }
   | { kind: "unauthenticated"; error: string }
   | { kind: "unavailable"; error: string };
 
+/** Where an accepted packet was made durable: the queue, or the local spool while Redis is away. */
+export type StoredIn = "queue" | "spool";
+
 export type CallbackDeps = {
   sdkAppIds: ReadonlySet<string>;
   callbackToken: string | undefined;
-  enqueue: (packet: ReceiptPacket) => Promise<void>;
+  /** Resolves once the packet is durable; rejects when nothing could keep it. */
+  store: (packet: ReceiptPacket) => Promise<StoredIn>;
   nowMs: () => number;
 };
 
@@ -74,11 +78,11 @@ export async function handleCallback(query: CallbackQuery, body: unknown, deps: 
     receipt,
   };
   try {
-    await deps.enqueue(packet);
+    const storedIn = await deps.store(packet);
+    return { kind: "accepted", messages: receipt.GroupMsgReceiptList.length, storedIn };
   } catch (error) {
-    return { kind: "unavailable", error: `queue unavailable: ${error instanceof Error ? error.message : String(error)}` };
+    return { kind: "unavailable", error: `cannot store the callback: ${error instanceof Error ? error.message : String(error)}` };
   }
-  return { kind: "accepted", messages: receipt.GroupMsgReceiptList.length };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, query, type TestDatabase } from "../test/support/databases.js";
+import { TEST_REDIS_URL, uniquePrefix } from "../test/support/queues.js";
+import { CEILING_SCHEMA, measureDbCeiling } from "./lib/ceiling.js";
+import { generateStream } from "./lib/dataset.js";
+import { compareWithDatabase, expectedState } from "./lib/expected-state.js";
+import { measureDrain, measureEndToEnd } from "./lib/pipeline-runs.js";
+
+/** The benchmark's own machinery on a few hundred packets: it must count what it claims. */
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db.drop());
+
+const env = () => ({ databaseUrl: db.url, redisUrl: TEST_REDIS_URL, sdkAppId: "1400000001" });
+
+describe("benchmark smoke run", () => {
+  it("drains a queued stream with one worker and loses nothing", async () => {
+    const packets = generateStream({ packets: 400, groups: 20, seed: 7, sdkAppId: "1400000001" });
+    const drain = await measureDrain({ ...env(), prefix: uniquePrefix(), packets });
+    expect(drain).toMatchObject({ packets: 400, lost: 0, wrong: 0 });
+    expect(drain.expectedRows).toBeGreaterThan(400);
+    expect(drain.jobs).toBeGreaterThan(0);
+  });
+
+  it("posts a stream over HTTP with a worker alongside and loses nothing", async () => {
+    await query(db.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events");
+    const packets = generateStream({ packets: 300, groups: 20, seed: 8, sdkAppId: "1400000001" });
+    const e2e = await measureEndToEnd({ ...env(), prefix: uniquePrefix(), packets, connections: 10 });
+    expect(e2e).toMatchObject({ posted: 300, acked: 300, lost: 0, wrong: 0 });
+  });
+
+  it("the ceiling writes exactly the expected rows, and the comparison notices a lost and a wrong row", async () => {
+    const packets = generateStream({ packets: 200, groups: 10, seed: 9, sdkAppId: "1400000001" });
+    const expected = expectedState(packets);
+    await measureDbCeiling({ databaseUrl: db.url, packets, batchSize: 50, concurrency: 2, keepSchema: true });
+    expect(await compareWithDatabase(db.url, expected, CEILING_SCHEMA)).toMatchObject({ lost: 0, wrong: 0 });
+    await query(db.url, `DROP SCHEMA ${CEILING_SCHEMA} CASCADE`);
+    await query(db.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events");
+    const drain = await measureDrain({ ...env(), prefix: uniquePrefix(), packets });
+    expect(drain.lost + drain.wrong).toBe(0);
+    await query(db.url, "DELETE FROM group_message_readers WHERE ctid IN (SELECT ctid FROM group_message_readers LIMIT 1)");
+    await query(db.url, "UPDATE group_message_receipts SET read_num = read_num + 1 WHERE ctid IN (SELECT ctid FROM group_message_receipts LIMIT 1)");
+    expect(await compareWithDatabase(db.url, expected)).toMatchObject({ lost: 1, wrong: 1 });
+  });
+
+  it("generates duplicates, late arrivals, wide MsgSeqs and non-ASCII readers", () => {
+    const packets = generateStream({ packets: 2000, groups: 50, seed: 3, sdkAppId: "1400000001" });
+    expect(new Set(packets).size).toBeLessThan(packets.length);
+    const times = packets.map((p) => p.receipt.EventTime);
+    expect(times.some((t, i) => i > 0 && t < times[i - 1]!)).toBe(true);
+    const seqs = packets.flatMap((p) => p.receipt.GroupMsgReceiptList.map((m) => m.MsgSeq));
+    expect(seqs.some((s) => s > 2 ** 32)).toBe(true);
+    expect(seqs.every((s) => s >= 0)).toBe(true);
+    const accounts = packets.flatMap((p) => p.receipt.GroupMsgReceiptList.flatMap((m) => m.ReadReceiptMembers ?? []).map((r) => r.Member_Account));
+    expect(accounts.some((a) => /[^\x00-\x7f]/.test(a))).toBe(true);
+  });
+});
