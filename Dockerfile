@@ -23,6 +23,8 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/packages ./packages
 COPY --from=build /app/apps ./apps
 COPY --from=build /app/prisma ./prisma
+# The ingest's spool directory (a volume in compose) must belong to the user that writes it.
+RUN mkdir -p /app/spool && chown node:node /app/spool
 USER node
 EXPOSE 3000
 CMD ["node", "apps/ingest/dist/main.js"]

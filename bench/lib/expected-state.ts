@@ -37,9 +37,9 @@ export function expectedState(packets: readonly ReceiptPacket[]): ExpectedState 
   return { receipts, readers, events };
 }
 
-export type Comparison = { expectedRows: number; lost: number; wrong: number };
+export type Comparison = { expectedRows: number; lost: number; wrong: number; extra: number };
 
-/** Rows expected but missing (lost), and rows present with other values or not expected (wrong). */
+/** Rows expected but missing (lost), present with other values (wrong), present but not expected (extra). */
 export async function compareWithDatabase(databaseUrl: string, expected: ExpectedState, schema = "public"): Promise<Comparison> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -56,18 +56,19 @@ export async function compareWithDatabase(databaseUrl: string, expected: Expecte
 
     let lost = 0;
     let wrong = 0;
+    let extra = 0;
     const tally = (actual: Map<string, string>, wanted: Map<string, string>) => {
       for (const [k, v] of wanted) {
         const got = actual.get(k);
         if (got === undefined) lost += 1;
         else if (got !== v) wrong += 1;
       }
-      for (const k of actual.keys()) if (!wanted.has(k)) wrong += 1;
+      for (const k of actual.keys()) if (!wanted.has(k)) extra += 1;
     };
     tally(new Map(receipts.rows.map((r) => [r.k, r.v])), expected.receipts);
     tally(new Map(readers.rows.map((r) => [r.k, r.v])), expected.readers);
     tally(new Map(events.rows.map((r) => [r.k, ""])), new Map([...expected.events].map((k) => [k, ""])));
-    return { expectedRows: expected.receipts.size + expected.readers.size + expected.events.size, lost, wrong };
+    return { expectedRows: expected.receipts.size + expected.readers.size + expected.events.size, lost, wrong, extra };
   } finally {
     await client.end();
   }

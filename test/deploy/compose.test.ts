@@ -35,6 +35,7 @@ describe("docker-compose.yml", () => {
   it("configures Redis the way BullMQ requires: AOF on, nothing evicted", () => {
     const command = services.redis!.command!.join(" ");
     expect(command).toContain("--appendonly yes");
+    expect(command).toContain("--appendfsync always");
     expect(command).toContain("--maxmemory-policy noeviction");
     expect(services.redis!.volumes).toEqual(["redis-data:/data"]);
   });
@@ -54,6 +55,12 @@ describe("docker-compose.yml", () => {
     expect(services.worker!.container_name).toBeUndefined();
     expect(services.worker!.ports).toBeUndefined();
     expect(services.ingest!.ports).toEqual(["${INGEST_PORT:-3000}:3000"]);
+  });
+
+  it("keeps the ingest's spool on a volume the non-root user owns", () => {
+    expect(services.ingest!.environment!.SPOOL_DIR).toBe("/app/spool");
+    expect(services.ingest!.volumes).toEqual(["ingest-spool:/app/spool"]);
+    expect(dockerfile).toContain("chown node:node /app/spool");
   });
 
   it("health-checks postgres, redis and the ingest's readiness", () => {

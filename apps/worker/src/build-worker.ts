@@ -29,6 +29,11 @@ export function startWorker(config: WorkerConfig, log = createLogger({ name: "wo
     connection,
     prefix: config.queuePrefix,
     concurrency: config.concurrency,
+    // A worker killed mid-batch leaves its jobs locked; once the lock lapses they are "stalled"
+    // and run again elsewhere. The write is idempotent, so a job may stall many times safely.
+    lockDuration: config.lockDurationMs,
+    stalledInterval: config.lockDurationMs,
+    maxStalledCount: 10,
   });
 
   worker.on("failed", (job, error) => {

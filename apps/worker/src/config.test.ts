@@ -16,6 +16,7 @@ describe("worker loadConfig", () => {
       batchPackets: 500,
       writeConcurrency: 2,
       shutdownTimeoutMs: 10_000,
+      lockDurationMs: 30_000,
       logLevel: "info",
     });
   });

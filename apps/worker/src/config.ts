@@ -10,6 +10,7 @@ const schema = z.object({
   WORKER_BATCH_PACKETS: envPositiveInt(500),
   DB_WRITE_CONCURRENCY: envPositiveInt(2),
   SHUTDOWN_TIMEOUT_MS: envPositiveInt(10_000),
+  WORKER_LOCK_DURATION_MS: envPositiveInt(30_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -24,6 +25,8 @@ export type WorkerConfig = {
   /** Transactions in flight at once, and so Postgres connections per worker. */
   writeConcurrency: number;
   shutdownTimeoutMs: number;
+  /** A job whose worker stops renewing its lock for this long is handed to another worker. */
+  lockDurationMs: number;
   logLevel: string;
 };
 
@@ -39,6 +42,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     batchPackets: parsed.WORKER_BATCH_PACKETS,
     writeConcurrency: parsed.DB_WRITE_CONCURRENCY,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
+    lockDurationMs: parsed.WORKER_LOCK_DURATION_MS,
     logLevel: parsed.LOG_LEVEL,
   };
 }

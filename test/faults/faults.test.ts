@@ -1,0 +1,239 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { READ_RECEIPT_COMMAND, type ReceiptPacket } from "@receipt-sync/protocol";
+import { RECEIPT_QUEUE_NAME } from "@receipt-sync/queue";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compareWithDatabase, expectedState } from "../../bench/lib/expected-state.js";
+import { createTestDatabase, query, type TestDatabase } from "../support/databases.js";
+import { callbackQuery } from "../support/fixtures.js";
+import { freePort, startApp, waitForHttp, type RunningApp } from "../support/processes.js";
+import { uniquePrefix } from "../support/queues.js";
+import { TestRedisServer } from "../support/redis-server.js";
+import { TcpProxy } from "../support/tcp-proxy.js";
+import { waitFor } from "../support/wait-for.js";
+
+/**
+ * Breaks real parts while callbacks stream in, then compares what the ingest acknowledged
+ * with what Postgres holds. Own redis-server (so it can be killed), own database, a TCP proxy
+ * in front of Postgres (so it can be cut). Prints the fault table at the end.
+ */
+type Row = { fault: string; acknowledged: number; stored: number; lost: number; wrong: number };
+const table: Row[] = [];
+
+let redis: TestRedisServer;
+let db: TestDatabase;
+let pgProxy: TcpProxy;
+let workerDatabaseUrl: string;
+
+beforeAll(async () => {
+  redis = await TestRedisServer.start();
+  db = await createTestDatabase();
+  pgProxy = await TcpProxy.start(Number(new URL(db.url).port || 5432), new URL(db.url).hostname);
+  const viaProxy = new URL(db.url);
+  viaProxy.hostname = "127.0.0.1";
+  viaProxy.port = String(pgProxy.port);
+  workerDatabaseUrl = viaProxy.toString();
+});
+
+afterAll(async () => {
+  const header = ["fault", "acknowledged", "stored", "lost", "wrong"];
+  const lines = [header, ...table.map((r) => [r.fault, r.acknowledged, r.stored, r.lost, r.wrong].map(String))];
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  const format = (l: string[]) => `| ${l.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  console.log(["", format(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...lines.slice(1).map(format), ""].join("\n"));
+  await redis?.kill();
+  await pgProxy?.close();
+  await db?.drop();
+});
+
+/** Packets that touch disjoint messages, so a stored-but-unacknowledged one cannot mask a lost one. */
+function packets(fault: string, count: number): ReceiptPacket[] {
+  return Array.from({ length: count }, (_, i) => ({
+    sdkAppId: "1400000001",
+    clientIp: null,
+    optPlatform: null,
+    receivedAtMs: 0,
+    receipt: {
+      CallbackCommand: READ_RECEIPT_COMMAND,
+      GroupId: `@fault-${fault}`,
+      Type: "Work",
+      EventTime: 1_700_000_000_000 + i,
+      GroupMsgReceiptList: [{ MsgSeq: i, ReadNum: 1 + (i % 7), UnreadNum: 10, ReadReceiptMembers: [{ Member_Account: `u${i}` }] }],
+    },
+  }));
+}
+
+type Stack = { prefix: string; ingest?: RunningApp; worker?: RunningApp; port: number; spoolEnv: Record<string, string> };
+
+async function newStack(): Promise<Stack> {
+  return { prefix: uniquePrefix(), port: await freePort(), spoolEnv: {} };
+}
+
+async function startIngest(stack: Stack, spoolDir?: string): Promise<void> {
+  if (spoolDir) stack.spoolEnv = { SPOOL_DIR: spoolDir };
+  stack.ingest = startApp("ingest", { SDKAPPID: "1400000001", PORT: String(stack.port), REDIS_URL: redis.url, QUEUE_PREFIX: stack.prefix, ENQUEUE_TIMEOUT_MS: "300", ...stack.spoolEnv });
+  await waitFor("ingest to listen", async () => (await fetch(`http://127.0.0.1:${stack.port}/healthz`)).status === 200, { timeoutMs: 15_000, intervalMs: 50 });
+}
+
+function startWorker(stack: Stack): void {
+  stack.worker = startApp("worker", { DATABASE_URL: workerDatabaseUrl, REDIS_URL: redis.url, QUEUE_PREFIX: stack.prefix, WORKER_LOCK_DURATION_MS: "2000" });
+}
+
+/** Posts each packet (twice when `duplicate`), `concurrency` at a time; returns those acknowledged. */
+async function post(stack: Stack, list: ReceiptPacket[], options: { concurrency?: number; duplicate?: boolean } = {}): Promise<ReceiptPacket[]> {
+  const acked = new Set<ReceiptPacket>();
+  const url = `http://127.0.0.1:${stack.port}/callback?${callbackQuery()}`;
+  const jobs = list.flatMap((p) => (options.duplicate ? [p, p] : [p]));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: options.concurrency ?? 8 }, async () => {
+      while (next < jobs.length) {
+        const packet = jobs[next++]!;
+        try {
+          const res = await fetch(url, { method: "POST", body: JSON.stringify(packet.receipt), signal: AbortSignal.timeout(3000) });
+          await res.arrayBuffer();
+          if (res.status === 200) acked.add(packet);
+        } catch {
+          // refused or timed out: not acknowledged, so not owed
+        }
+      }
+    }),
+  );
+  return [...acked];
+}
+
+async function settle(fault: string, acked: ReceiptPacket[]): Promise<Row> {
+  const expected = expectedState(acked);
+  await waitFor(
+    `${fault}: every acknowledged callback in Postgres`,
+    async () => (await compareWithDatabase(db.url, expected)).lost === 0,
+    { timeoutMs: 60_000, intervalMs: 200 },
+  ).catch(() => undefined); // the comparison below reports what is missing
+  const result = await compareWithDatabase(db.url, expected);
+  const rows = await query<{ seq: string }>(db.url, "SELECT msg_seq::text AS seq FROM read_receipt_events WHERE group_id = $1", [`@fault-${fault}`]);
+  const present = new Set(rows.map((r) => Number(r.seq)));
+  const stored = acked.filter((p) => present.has(p.receipt.GroupMsgReceiptList[0]!.MsgSeq)).length;
+  const row = { fault, acknowledged: acked.length, stored, lost: result.lost, wrong: result.wrong };
+  table.push(row);
+  return row;
+}
+
+async function stopAll(stack: Stack): Promise<void> {
+  await Promise.all([stack.ingest?.stop(), stack.worker?.stop()]);
+}
+
+describe("faults", () => {
+  it("Redis killed while callbacks arrive: the ingest spools to disk, re-drives when Redis is back", async () => {
+    const stack = await newStack();
+    await startIngest(stack);
+    startWorker(stack);
+    const list = packets("redis-down", 300);
+    const acked = await post(stack, list.slice(0, 100));
+    await redis.kill();
+    acked.push(...(await post(stack, list.slice(100, 200))));
+    const ready = (await (await fetch(`http://127.0.0.1:${stack.port}/readyz`)).json()) as { spooled: number };
+    expect(ready).toMatchObject({ status: "degraded", queue: "unreachable" });
+    expect(ready.spooled).toBeGreaterThan(0);
+    await redis.restart();
+    acked.push(...(await post(stack, list.slice(200))));
+    const row = await settle("redis-down", acked);
+    await stopAll(stack);
+    expect(acked).toHaveLength(300); // the spool kept every callback Redis could not take
+    expect(row).toMatchObject({ lost: 0, wrong: 0 });
+  });
+
+  it("Redis killed with jobs waiting (AOF, fsync always): accepted jobs survive the restart", async () => {
+    const stack = await newStack();
+    await startIngest(stack);
+    const acked = await post(stack, packets("redis-restart", 200));
+    await redis.kill();
+    await redis.restart();
+    startWorker(stack);
+    const row = await settle("redis-restart", acked);
+    await stopAll(stack);
+    expect(acked).toHaveLength(200);
+    expect(row).toMatchObject({ lost: 0, wrong: 0 });
+  });
+
+  it("worker SIGKILLed mid-batch: its stalled jobs run again and the tables end exact", async () => {
+    const stack = await newStack();
+    await startIngest(stack);
+    const list = packets("worker-kill", 400);
+    const acked = await post(stack, list.slice(0, 300), { duplicate: true });
+    startWorker(stack);
+    await waitFor("the worker to start writing", async () => {
+      const [row] = await query<{ n: number }>(db.url, "SELECT count(*)::int AS n FROM read_receipt_events WHERE group_id = '@fault-worker-kill'");
+      return row!.n > 0;
+    });
+    await stack.worker!.stop("SIGKILL");
+    acked.push(...(await post(stack, list.slice(300))));
+    startWorker(stack);
+    const row = await settle("worker-kill", acked);
+    await stopAll(stack);
+    expect(row).toMatchObject({ lost: 0, wrong: 0 });
+  });
+
+  it("Postgres unreachable from the worker: jobs back off and stay in Redis, then all land", async () => {
+    const stack = await newStack();
+    await startIngest(stack);
+    startWorker(stack);
+    pgProxy.down();
+    const acked = await post(stack, packets("postgres-down", 200), { duplicate: true });
+    // Down until jobs have failed and been retried after a backoff: they wait in Redis as
+    // delayed jobs, and the worker neither crashes nor gives up on them.
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue(RECEIPT_QUEUE_NAME, { connection, prefix: stack.prefix });
+    const retried = await waitFor("a job retried after backing off", async () => {
+      const jobs = await queue.getJobs(["delayed", "waiting", "active"]);
+      return jobs.find((job) => job.attemptsMade >= 2);
+    }, { timeoutMs: 30_000, intervalMs: 100 });
+    expect(retried.attemptsMade).toBeGreaterThanOrEqual(2);
+    expect(await queue.getJobCounts("failed")).toEqual({ failed: 0 });
+    expect(stack.worker!.child.exitCode).toBeNull();
+    await queue.close();
+    await connection.quit();
+    pgProxy.up();
+    const row = await settle("postgres-down", acked);
+    await stopAll(stack);
+    expect(row).toMatchObject({ lost: 0, wrong: 0 });
+  });
+
+  it("ingest SIGKILLed while its spool holds callbacks: the next ingest re-drives them on boot", async () => {
+    const stack = await newStack();
+    await startIngest(stack, mkdtempSync(join(tmpdir(), "rs-fault-spool-")));
+    startWorker(stack);
+    await redis.kill();
+    const acked = await post(stack, packets("ingest-kill", 150));
+    await stack.ingest!.stop("SIGKILL");
+    await redis.restart();
+    await startIngest(stack);
+    const row = await settle("ingest-kill", acked);
+    await stopAll(stack);
+    expect(acked).toHaveLength(150);
+    expect(row).toMatchObject({ lost: 0, wrong: 0 });
+  });
+
+  it("SIGTERM to ingest and worker mid-stream: both stop cleanly and nothing acknowledged is lost", async () => {
+    const stack = await newStack();
+    await startIngest(stack);
+    startWorker(stack);
+    const list = packets("sigterm", 400);
+    const posting = post(stack, list.slice(0, 300), { concurrency: 16 });
+    await waitFor("some callbacks to land", async () => {
+      const [row] = await query<{ n: number }>(db.url, "SELECT count(*)::int AS n FROM read_receipt_events WHERE group_id = '@fault-sigterm'");
+      return row!.n > 20;
+    });
+    const [ingestExit, workerExit] = await Promise.all([stack.ingest!.stop("SIGTERM"), stack.worker!.stop("SIGTERM")]);
+    expect({ ingestExit, workerExit }).toEqual({ ingestExit: 0, workerExit: 0 });
+    const acked = await posting;
+    await startIngest(stack);
+    startWorker(stack);
+    acked.push(...(await post(stack, list.slice(300))));
+    const row = await settle("sigterm", acked);
+    await stopAll(stack);
+    expect(row).toMatchObject({ lost: 0, wrong: 0 });
+  });
+});

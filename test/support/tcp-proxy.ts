@@ -1,0 +1,46 @@
+import { createConnection, createServer, type Server, type Socket } from "node:net";
+
+/**
+ * A loopback TCP proxy that a test can cut: `down()` drops every connection and refuses new
+ * ones (what a worker sees when Postgres goes away), `up()` lets traffic through again.
+ */
+export class TcpProxy {
+  private readonly sockets = new Set<Socket>();
+  private refusing = false;
+  private constructor(private readonly server: Server, readonly port: number) {}
+
+  static async start(targetPort: number, targetHost = "127.0.0.1"): Promise<TcpProxy> {
+    let proxy: TcpProxy | undefined;
+    const server = createServer((client) => {
+      if (!proxy || proxy.refusing) return client.destroy();
+      const upstream = createConnection(targetPort, targetHost);
+      for (const socket of [client, upstream]) {
+        proxy.sockets.add(socket);
+        socket.on("close", () => proxy?.sockets.delete(socket));
+        socket.on("error", () => undefined); // a cut connection is the point
+      }
+      client.pipe(upstream).pipe(client);
+      client.on("close", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const address = server.address();
+    if (typeof address !== "object" || !address) throw new Error("proxy has no port");
+    proxy = new TcpProxy(server, address.port);
+    return proxy;
+  }
+
+  down(): void {
+    this.refusing = true;
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  up(): void {
+    this.refusing = false;
+  }
+
+  async close(): Promise<void> {
+    this.down();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
