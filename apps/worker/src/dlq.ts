@@ -1,0 +1,41 @@
+import type { Queue } from "bullmq";
+
+/** What an operator needs to decide about a failed job, without dumping its packets. */
+export type FailedJob = { id: string; failedAt: string | null; attempts: number; packets: number; reason: string };
+
+export async function listFailed(queue: Queue, limit = 1000): Promise<FailedJob[]> {
+  const jobs = await queue.getFailed(0, limit - 1);
+  return jobs.map((job) => ({
+    id: String(job.id),
+    failedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+    attempts: job.attemptsMade,
+    packets: Array.isArray(job.data?.packets) ? job.data.packets.length : 0,
+    reason: job.failedReason ?? "",
+  }));
+}
+
+/** Moves failed jobs (all, or those named) back to waiting, with their attempts reset. */
+export async function retryFailed(queue: Queue, ids: string[] = []): Promise<number> {
+  const jobs = ids.length > 0 ? await Promise.all(ids.map((id) => queue.getJob(id))) : await queue.getFailed(0, -1);
+  let retried = 0;
+  for (const job of jobs) {
+    if (!job || (await job.getState()) !== "failed") continue;
+    await job.retry("failed", { resetAttemptsMade: true });
+    retried += 1;
+  }
+  return retried;
+}
+
+/** Deletes failed jobs (all, or those named); their callbacks are gone for good. */
+export async function purgeFailed(queue: Queue, ids: string[] = []): Promise<number> {
+  if (ids.length === 0) return (await queue.clean(0, 0, "failed")).length;
+  let purged = 0;
+  for (const id of ids) {
+    const job = await queue.getJob(id);
+    if (job && (await job.getState()) === "failed") {
+      await job.remove();
+      purged += 1;
+    }
+  }
+  return purged;
+}
