@@ -83,7 +83,11 @@ function startWorker(stack: Stack): void {
 }
 
 /** Posts each packet (twice when `duplicate`), `concurrency` at a time; returns those acknowledged. */
-async function post(stack: Stack, list: ReceiptPacket[], options: { concurrency?: number; duplicate?: boolean } = {}): Promise<ReceiptPacket[]> {
+async function post(
+  stack: Stack,
+  list: ReceiptPacket[],
+  options: { concurrency?: number; duplicate?: boolean; latenciesMs?: number[] } = {},
+): Promise<ReceiptPacket[]> {
   const acked = new Set<ReceiptPacket>();
   const url = `http://127.0.0.1:${stack.port}/callback?${callbackQuery()}`;
   const jobs = list.flatMap((p) => (options.duplicate ? [p, p] : [p]));
@@ -92,9 +96,11 @@ async function post(stack: Stack, list: ReceiptPacket[], options: { concurrency?
     Array.from({ length: options.concurrency ?? 8 }, async () => {
       while (next < jobs.length) {
         const packet = jobs[next++]!;
+        const startedMs = performance.now();
         try {
           const res = await fetch(url, { method: "POST", body: JSON.stringify(packet.receipt), signal: AbortSignal.timeout(3000) });
           await res.arrayBuffer();
+          options.latenciesMs?.push(performance.now() - startedMs);
           if (res.status === 200) acked.add(packet);
         } catch {
           // refused or timed out: not acknowledged, so not owed
@@ -213,6 +219,41 @@ describe("faults", () => {
     const row = await settle("ingest-kill", acked);
     await stopAll(stack);
     expect(acked).toHaveLength(150);
+    expect(row).toMatchObject({ lost: 0, wrong: 0 });
+  });
+
+  it("Redis hangs instead of failing: the ingest answers within the deadline from the spool, and caps requests in flight", async () => {
+    const stack = await newStack();
+    const redisProxy = await TcpProxy.start(redis.port);
+    const hungUrl = `redis://127.0.0.1:${redisProxy.port}`;
+    stack.ingest = startApp("ingest", {
+      SDKAPPID: "1400000001", PORT: String(stack.port), REDIS_URL: hungUrl, QUEUE_PREFIX: stack.prefix,
+      ENQUEUE_TIMEOUT_MS: "300", MAX_IN_FLIGHT_REQUESTS: "20",
+    });
+    await waitForHttp(`http://127.0.0.1:${stack.port}/readyz`);
+    startWorker(stack);
+    const list = packets("redis-hang", 200);
+    const acked = await post(stack, list.slice(0, 50));
+    redisProxy.stall();
+    const latenciesMs: number[] = [];
+    acked.push(...(await post(stack, list.slice(50, 100), { latenciesMs })));
+    expect(latenciesMs).toHaveLength(50);
+    expect(Math.max(...latenciesMs)).toBeLessThan(1500); // Tencent gives up after 2 s
+
+    // Past the cap, an ingest refuses at once instead of piling requests up in memory.
+    const url = `http://127.0.0.1:${stack.port}/callback?${callbackQuery()}`;
+    const burst = await Promise.all(
+      list.slice(100, 160).map((p) => fetch(url, { method: "POST", body: JSON.stringify(p.receipt) }).then(async (r) => ({ status: r.status, packet: p, body: await r.text() }))),
+    );
+    expect(burst.filter((r) => r.status === 503).length).toBeGreaterThan(0);
+    expect(burst.filter((r) => r.status === 503).every((r) => r.body.includes("overloaded"))).toBe(true);
+    acked.push(...burst.filter((r) => r.status === 200).map((r) => r.packet));
+
+    redisProxy.resume();
+    acked.push(...(await post(stack, list.slice(160))));
+    const row = await settle("redis-hang", acked);
+    await stopAll(stack);
+    await redisProxy.close();
     expect(row).toMatchObject({ lost: 0, wrong: 0 });
   });
 

@@ -1,12 +1,14 @@
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 
 /**
- * A loopback TCP proxy that a test can cut: `down()` drops every connection and refuses new
- * ones (what a worker sees when Postgres goes away), `up()` lets traffic through again.
+ * A loopback TCP proxy that a test can break: `down()` drops every connection and refuses new
+ * ones (what a worker sees when Postgres goes away), `stall()` keeps them open but silent (a
+ * hung server), `up()`/`resume()` let traffic through again.
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   private refusing = false;
+  private stalled = false;
   private constructor(private readonly server: Server, readonly port: number) {}
 
   static async start(targetPort: number, targetHost = "127.0.0.1"): Promise<TcpProxy> {
@@ -18,6 +20,7 @@ export class TcpProxy {
         proxy.sockets.add(socket);
         socket.on("close", () => proxy?.sockets.delete(socket));
         socket.on("error", () => undefined); // a cut connection is the point
+        if (proxy.stalled) socket.pause();
       }
       client.pipe(upstream).pipe(client);
       client.on("close", () => upstream.destroy());
@@ -28,6 +31,17 @@ export class TcpProxy {
     if (typeof address !== "object" || !address) throw new Error("proxy has no port");
     proxy = new TcpProxy(server, address.port);
     return proxy;
+  }
+
+  /** Keeps connections open but forwards nothing: a server that hangs instead of failing. */
+  stall(): void {
+    this.stalled = true;
+    for (const socket of this.sockets) socket.pause();
+  }
+
+  resume(): void {
+    this.stalled = false;
+    for (const socket of this.sockets) socket.resume();
   }
 
   down(): void {
