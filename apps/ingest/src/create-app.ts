@@ -49,21 +49,31 @@ export function createApp(deps: AppDeps): express.Express {
     },
   });
 
+  // Bounded memory: callbacks waiting for Redis or the spool are what piles up when either is
+  // slow, so they are counted; past the cap new ones are refused at once.
+  let storing = 0;
+  const callback: CallbackDeps = {
+    ...deps.callback,
+    store: async (packet) => {
+      storing += 1;
+      try {
+        return await deps.callback.store(packet);
+      } finally {
+        storing -= 1;
+      }
+    },
+  };
   // One handler, not a middleware chain: each router layer costs measurable throughput here.
   // The URL is judged before the body is read, so a stranger's megabyte is never parsed.
-  let inFlight = 0;
   app.post(deps.callbackPath, (req, res, next) => {
-    // Bounded memory: past the cap, refuse at once rather than queue requests in RAM.
-    if (inFlight >= deps.maxInFlightRequests) {
-      return send(res, { kind: "unavailable", error: `overloaded: ${inFlight} callbacks in flight` });
+    if (storing >= deps.maxInFlightRequests) {
+      return send(res, { kind: "unavailable", error: `overloaded: ${storing} callbacks in flight` });
     }
-    inFlight += 1;
-    res.once("close", () => (inFlight -= 1));
     const checked = checkCaller(req.query as Record<string, unknown>, deps.callback);
     if (!checked.ok) return send(res, checked.outcome);
     parseJson(req, res, (error?: unknown) => {
       if (error) return next(error);
-      handleCallback(checked.query, req.body, deps.callback).then((outcome) => send(res, outcome), next);
+      handleCallback(checked.query, req.body, callback).then((outcome) => send(res, outcome), next);
     });
   });
   app.all(deps.callbackPath, (req, res) => {

@@ -31,7 +31,7 @@ export class ReceiptProducer {
     const { queue, addTimeoutMs = 1000 } = options;
     this.group = new GroupCommit<ReceiptPacket>({
       maxGroupSize: options.maxPacketsPerJob ?? 100,
-      maxConcurrentCommits: options.maxConcurrentAdds ?? 4,
+      maxConcurrentCommits: options.maxConcurrentAdds ?? 1,
       commit: (packets) => withTimeout(queue.add(RECEIPT_JOB_NAME, { packets }, RECEIPT_JOB_OPTIONS), addTimeoutMs),
     });
   }
