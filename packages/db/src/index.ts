@@ -3,3 +3,4 @@ export { applyReceipts, type ApplyResult } from "./apply-receipts.js";
 export { reduceReceipts, isNewerSnapshot, type ReceiptRows } from "./reduce-receipts.js";
 export { migrate, readMigrations, DEFAULT_MIGRATIONS_DIR, type MigrateResult } from "./migrate.js";
 export { receiptStatements, type Statement } from "./receipt-sql.js";
+export { findReceipts, type MessageReceipt } from "./find-receipts.js";
