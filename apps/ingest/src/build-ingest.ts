@@ -6,6 +6,7 @@ import { createLogger, createShutdown, type Logger } from "@receipt-sync/runtime
 import type { IngestConfig } from "./config.js";
 import { createApp, type Readiness } from "./create-app.js";
 import type { StoredIn } from "./handle-callback.js";
+import { createIngestMetrics } from "./metrics.js";
 import { Spool } from "./spool.js";
 
 export type Ingest = {
@@ -64,7 +65,9 @@ export async function startIngest(config: IngestConfig, log = createLogger({ nam
     return { status, queue: queueUp ? "ok" : "unreachable", spooled: spool.depth };
   };
 
+  const metrics = createIngestMetrics(() => spool.depth);
   const app = createApp({
+    metrics,
     callbackPath: config.callbackPath,
     bodyLimitBytes: config.bodyLimitBytes,
     maxInFlightRequests: config.maxInFlightRequests,

@@ -3,6 +3,7 @@ import { ErrorCodes, OK_REPLY, failReply } from "@receipt-sync/protocol";
 import type { Logger } from "@receipt-sync/runtime";
 import express, { type ErrorRequestHandler, type Response } from "express";
 import { checkCaller, handleCallback, type CallbackDeps, type CallbackOutcome } from "./handle-callback.js";
+import type { IngestMetrics } from "./metrics.js";
 import { replyFor } from "./reply.js";
 
 export type Readiness = { status: "ready" | "degraded" | "unavailable"; queue: "ok" | "unreachable"; spooled: number };
@@ -14,6 +15,7 @@ export type AppDeps = {
   /** Whether callbacks can be kept right now, and where (used by /readyz). */
   readiness: () => Promise<Readiness>;
   maxInFlightRequests: number;
+  metrics: IngestMetrics;
   log: Logger;
 };
 
@@ -29,6 +31,10 @@ export function createApp(deps: AppDeps): express.Express {
 
   const send = (res: Response, outcome: CallbackOutcome) => {
     const reply = replyFor(outcome);
+    const startedAt = res.locals.startedAt as bigint | undefined;
+    if (startedAt !== undefined) {
+      deps.metrics.recordReply(res.locals.command as string | undefined, outcome.kind, Number(process.hrtime.bigint() - startedAt) / 1e9);
+    }
     if (reply.status === 200) {
       // The hot path: a constant reply, serialised once, skipping res.json()'s work.
       res.writeHead(200, OK_HEADERS).end(OK_BODY);
@@ -56,8 +62,11 @@ export function createApp(deps: AppDeps): express.Express {
     ...deps.callback,
     store: async (packet) => {
       storing += 1;
+      const startedAt = process.hrtime.bigint();
       try {
-        return await deps.callback.store(packet);
+        const storedIn = await deps.callback.store(packet);
+        deps.metrics.recordStore(storedIn, Number(process.hrtime.bigint() - startedAt) / 1e9);
+        return storedIn;
       } finally {
         storing -= 1;
       }
@@ -66,6 +75,8 @@ export function createApp(deps: AppDeps): express.Express {
   // One handler, not a middleware chain: each router layer costs measurable throughput here.
   // The URL is judged before the body is read, so a stranger's megabyte is never parsed.
   app.post(deps.callbackPath, (req, res, next) => {
+    res.locals.startedAt = process.hrtime.bigint();
+    res.locals.command = typeof req.query.CallbackCommand === "string" ? req.query.CallbackCommand : undefined;
     if (storing >= deps.maxInFlightRequests) {
       return send(res, { kind: "unavailable", error: `overloaded: ${storing} callbacks in flight` });
     }
@@ -80,6 +91,9 @@ export function createApp(deps: AppDeps): express.Express {
     res.set("Allow", "POST").status(405).json(failReply(ErrorCodes.methodNotAllowed, `method ${req.method} not allowed; use POST`));
   });
 
+  app.get("/metrics", async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
@@ -92,13 +106,18 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((req, res) => {
     res.status(404).json(failReply(ErrorCodes.notFound, `no route for ${req.method} ${req.path}`));
   });
-  app.use(errorHandler(deps.log));
+  app.use(errorHandler(deps.log, deps.metrics));
   return app;
 }
 
-function errorHandler(log: Logger): ErrorRequestHandler {
+function errorHandler(log: Logger, metrics: IngestMetrics): ErrorRequestHandler {
   return (error: BodyParserError, _req, res, _next) => {
     const status = error.status ?? 500;
+    const startedAt = res.locals.startedAt as bigint | undefined;
+    if (startedAt !== undefined) {
+      const outcome = error.type === "entity.too.large" ? "too_large" : status < 500 ? "invalid" : "error";
+      metrics.recordReply(res.locals.command as string | undefined, outcome, Number(process.hrtime.bigint() - startedAt) / 1e9);
+    }
     if (error.type === "entity.too.large") {
       res.status(413).json(failReply(ErrorCodes.tooLarge, `body exceeds the limit of ${(error as { limit?: number }).limit ?? "?"} bytes`));
     } else if (error.type === "entity.parse.failed") {

@@ -14,7 +14,7 @@ const queue = openQueue(prefix);
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  worker = startWorker(loadConfig({ DATABASE_URL: testDb.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: "silent" }));
+  worker = await startWorker(loadConfig({ DATABASE_URL: testDb.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: "silent" }));
 });
 afterAll(async () => {
   await worker.shutdown();

@@ -2,8 +2,9 @@ import { applyReceipts, createDatabase } from "@receipt-sync/db";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { RECEIPT_QUEUE_NAME, createRedis } from "@receipt-sync/queue";
 import { GroupCommit, createLogger, createShutdown, type Logger } from "@receipt-sync/runtime";
-import { Worker } from "bullmq";
+import { Queue, Worker } from "bullmq";
 import type { WorkerConfig } from "./config.js";
+import { createWorkerMetrics, serveMetrics } from "./metrics.js";
 import { createJobProcessor } from "./process-job.js";
 
 export type ReceiptWorker = {
@@ -13,18 +14,31 @@ export type ReceiptWorker = {
   shutdown: () => Promise<boolean>;
 };
 
-export function startWorker(config: WorkerConfig, log = createLogger({ name: "worker", level: config.logLevel })): ReceiptWorker {
+export async function startWorker(config: WorkerConfig, log = createLogger({ name: "worker", level: config.logLevel })): Promise<ReceiptWorker> {
   const db = createDatabase({ databaseUrl: config.databaseUrl, poolMax: config.writeConcurrency });
+  const connection = createRedis(config.redisUrl, "worker");
+  const queue = new Queue(RECEIPT_QUEUE_NAME, { connection, prefix: config.queuePrefix });
+  const metrics = createWorkerMetrics(queue);
   // Jobs held at the same time are written together: one transaction for many jobs. If such a
   // transaction fails, each job is retried alone, so one bad job cannot fail its neighbours.
   const writer = new GroupCommit<ReceiptPacket[]>({
-    commit: async (jobs) => void (await applyReceipts(db, jobs.flat())),
+    commit: async (jobs) => {
+      const packets = jobs.flat();
+      const startedAt = process.hrtime.bigint();
+      let ok = false;
+      try {
+        await applyReceipts(db, packets);
+        ok = true;
+      } finally {
+        const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+        metrics.recordWrite(packets.map((p) => ({ eventTimeMs: p.receipt.EventTime })), seconds, ok);
+      }
+    },
     sizeOf: (packets) => packets.length,
     maxGroupSize: config.batchPackets,
     maxConcurrentCommits: config.writeConcurrency,
     isolateFailures: true,
   });
-  const connection = createRedis(config.redisUrl, "worker");
   const worker = new Worker(RECEIPT_QUEUE_NAME, createJobProcessor((packets) => writer.submit(packets)), {
     connection,
     prefix: config.queuePrefix,
@@ -36,18 +50,30 @@ export function startWorker(config: WorkerConfig, log = createLogger({ name: "wo
     maxStalledCount: 10,
   });
 
+  worker.on("completed", () => metrics.recordJob("completed"));
   worker.on("failed", (job, error) => {
-    log.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: error.message }, "batch failed");
+    const willRetry = job !== undefined && error.name !== "UnrecoverableError" && job.attemptsMade < (job.opts.attempts ?? 1);
+    metrics.recordJob(willRetry ? "retried" : "failed");
+    log.warn({ jobId: job?.id, attempt: job?.attemptsMade, willRetry, err: error.message }, "batch failed");
   });
   worker.on("error", (error) => log.error({ err: error.message }, "worker error"));
   worker.on("ready", () => log.info({ concurrency: config.concurrency, batchPackets: config.batchPackets }, "worker ready"));
 
+  const metricsServer = config.metricsPort === undefined ? undefined : await serveMetrics(metrics.registry, config.metricsPort);
   const stepMs = config.shutdownTimeoutMs;
   const shutdown = createShutdown(
     [
       // A job still running when the deadline passes is not lost: its lock expires and
       // another worker picks it up as stalled, and the idempotent write makes that safe.
       { name: "finish held jobs", timeoutMs: stepMs, run: () => worker.close() },
+      {
+        name: "close metrics and queue",
+        timeoutMs: stepMs,
+        run: async () => {
+          await new Promise((resolve) => (metricsServer ? metricsServer.close(resolve) : resolve(undefined)));
+          await queue.close();
+        },
+      },
       { name: "close redis", timeoutMs: stepMs, run: async () => void (await connection.quit()) },
       { name: "close database", timeoutMs: stepMs, run: () => db.$disconnect() },
     ],

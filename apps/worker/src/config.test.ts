@@ -17,6 +17,7 @@ describe("worker loadConfig", () => {
       writeConcurrency: 2,
       shutdownTimeoutMs: 10_000,
       lockDurationMs: 30_000,
+      metricsPort: undefined,
       logLevel: "info",
     });
   });

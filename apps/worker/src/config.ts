@@ -11,6 +11,7 @@ const schema = z.object({
   DB_WRITE_CONCURRENCY: envPositiveInt(2),
   SHUTDOWN_TIMEOUT_MS: envPositiveInt(10_000),
   WORKER_LOCK_DURATION_MS: envPositiveInt(30_000),
+  METRICS_PORT: z.string().regex(/^[0-9]+$/, "must be a port number").transform(Number).pipe(z.int().min(1).max(65535)).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -27,6 +28,8 @@ export type WorkerConfig = {
   shutdownTimeoutMs: number;
   /** A job whose worker stops renewing its lock for this long is handed to another worker. */
   lockDurationMs: number;
+  /** Serve Prometheus metrics on this port; unset, no metrics server. */
+  metricsPort: number | undefined;
   logLevel: string;
 };
 
@@ -43,6 +46,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     writeConcurrency: parsed.DB_WRITE_CONCURRENCY,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
     lockDurationMs: parsed.WORKER_LOCK_DURATION_MS,
+    metricsPort: parsed.METRICS_PORT,
     logLevel: parsed.LOG_LEVEL,
   };
 }

@@ -10,5 +10,5 @@ try {
   console.error(error.message);
   process.exit(1);
 }
-const worker = startWorker(config);
+const worker = await startWorker(config);
 exitOnSignals(worker.shutdown, worker.log);

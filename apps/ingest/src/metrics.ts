@@ -1,0 +1,52 @@
+import { READ_RECEIPT_COMMAND } from "@receipt-sync/protocol";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
+
+/**
+ * The ingest's Prometheus metrics, in a registry of its own (no global state, so tests can run
+ * several ingests in one process). `command` is bounded to two values: the query string is
+ * the caller's, and a label per unknown command would let anyone grow our series.
+ */
+export function createIngestMetrics(spoolDepth: () => number) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const callbacks = new Counter({
+    name: "receipt_sync_callbacks_total",
+    help: "Callbacks answered, by command (read_receipt or other) and outcome.",
+    labelNames: ["command", "outcome"] as const,
+    registers: [registry],
+  });
+  const replySeconds = new Histogram({
+    name: "receipt_sync_reply_duration_seconds",
+    help: "Time from request to reply on the callback path.",
+    labelNames: ["outcome"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2],
+    registers: [registry],
+  });
+  const enqueueSeconds = new Histogram({
+    name: "receipt_sync_enqueue_duration_seconds",
+    help: "Time for a callback to become durable, by where it was stored (queue or spool).",
+    labelNames: ["stored_in"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2],
+    registers: [registry],
+  });
+  new Gauge({
+    name: "receipt_sync_spool_depth",
+    help: "Callbacks in the local spool waiting for Redis.",
+    registers: [registry],
+    collect() {
+      this.set(spoolDepth());
+    },
+  });
+  return {
+    registry,
+    recordReply(command: string | undefined, outcome: string, seconds: number) {
+      callbacks.inc({ command: command === READ_RECEIPT_COMMAND ? "read_receipt" : "other", outcome });
+      replySeconds.observe({ outcome }, seconds);
+    },
+    recordStore(storedIn: "queue" | "spool", seconds: number) {
+      enqueueSeconds.observe({ stored_in: storedIn }, seconds);
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import { createServer, type Server } from "node:http";
+import type { Queue } from "bullmq";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
+
+const QUEUE_STATES = ["waiting", "active", "delayed", "failed"] as const;
+
+/** The worker's Prometheus metrics, in a registry of its own. */
+export function createWorkerMetrics(queue: Queue) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const jobs = new Counter({
+    name: "receipt_sync_jobs_total",
+    help: "Jobs finished by this worker: completed, retried (will run again) or failed (in the failed set).",
+    labelNames: ["result"] as const,
+    registers: [registry],
+  });
+  const batchPackets = new Histogram({
+    name: "receipt_sync_batch_packets",
+    help: "Callbacks written per database transaction.",
+    buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000],
+    registers: [registry],
+  });
+  const writeSeconds = new Histogram({
+    name: "receipt_sync_db_write_duration_seconds",
+    help: "Time to write one batch (one transaction), by result.",
+    labelNames: ["result"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const lagSeconds = new Histogram({
+    name: "receipt_sync_end_to_end_lag_seconds",
+    help: "Now minus the callback's EventTime when its batch was written: how far the copy trails Tencent.",
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+    registers: [registry],
+  });
+  new Gauge({
+    name: "receipt_sync_queue_jobs",
+    help: "Jobs in the queue by state.",
+    labelNames: ["state"] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await queue.getJobCounts(...QUEUE_STATES);
+      for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
+    },
+  });
+  return {
+    registry,
+    recordJob(result: "completed" | "retried" | "failed") {
+      jobs.inc({ result });
+    },
+    recordWrite(packets: { eventTimeMs: number }[], seconds: number, ok: boolean) {
+      writeSeconds.observe({ result: ok ? "ok" : "error" }, seconds);
+      if (!ok) return;
+      batchPackets.observe(packets.length);
+      const nowMs = Date.now();
+      for (const p of packets) lagSeconds.observe(Math.max(0, (nowMs - p.eventTimeMs) / 1000));
+    },
+  };
+}
+
+/** Serves GET /metrics (and nothing else) on `port`. */
+export async function serveMetrics(registry: Registry, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method === "GET" && req.url === "/metrics") {
+      registry.metrics().then(
+        (body) => res.writeHead(200, { "content-type": registry.contentType }).end(body),
+        (error: unknown) => res.writeHead(500).end(String(error)),
+      );
+    } else {
+      res.writeHead(404, { "content-type": "application/json" }).end('{"error":"only GET /metrics is served here"}');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, resolve);
+  });
+  return server;
+}
