@@ -6,6 +6,7 @@ import { createLogger, createShutdown, type Logger } from "@receipt-sync/runtime
 import type { IngestConfig } from "./config.js";
 import { createApp, type Readiness } from "./create-app.js";
 import type { StoredIn } from "./handle-callback.js";
+import { createAdminRouter } from "./admin.js";
 import { createIngestMetrics } from "./metrics.js";
 import { Spool } from "./spool.js";
 
@@ -68,6 +69,7 @@ export async function startIngest(config: IngestConfig, log = createLogger({ nam
   const metrics = createIngestMetrics(() => spool.depth);
   const app = createApp({
     metrics,
+    adminRouter: config.admin ? createAdminRouter(queue, config.admin) : undefined,
     callbackPath: config.callbackPath,
     bodyLimitBytes: config.bodyLimitBytes,
     maxInFlightRequests: config.maxInFlightRequests,

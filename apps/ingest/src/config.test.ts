@@ -31,6 +31,8 @@ describe("ingest loadConfig", () => {
     [{ SDKAPPID: "1", PORT: "70000" }, /^config error: PORT /],
     [{ SDKAPPID: "1", REDIS_URL: "localhost:6379" }, /^config error: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL/],
     [{ SDKAPPID: "1", CALLBACK_PATH: "callback" }, /^config error: CALLBACK_PATH must be a path starting with \//],
+    [{ SDKAPPID: "1", ADMIN_USER: "ops" }, /^config error: ADMIN_PASSWORD is required when ADMIN_USER is set/],
+    [{ SDKAPPID: "1", ADMIN_PASSWORD: "pw" }, /^config error: ADMIN_USER is required when ADMIN_PASSWORD is set/],
   ])("stops with one line naming the variable for %j", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -1,5 +1,5 @@
 import { DEFAULT_QUEUE_PREFIX } from "@receipt-sync/queue";
-import { envPositiveInt, envRedisUrl, parseEnv } from "@receipt-sync/runtime";
+import { ConfigError, envPositiveInt, envRedisUrl, parseEnv } from "@receipt-sync/runtime";
 import { z } from "zod";
 
 const schema = z.object({
@@ -19,6 +19,8 @@ const schema = z.object({
   SPOOL_DIR: z.string().default("spool"),
   SPOOL_MAX_BYTES: envPositiveInt(1024 ** 3),
   MAX_IN_FLIGHT_REQUESTS: envPositiveInt(5000),
+  ADMIN_USER: z.string().optional(),
+  ADMIN_PASSWORD: z.string().optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -37,6 +39,8 @@ export type IngestConfig = {
   spoolMaxBytes: number;
   /** Requests being handled at once past which new ones get 503 instead of more memory. */
   maxInFlightRequests: number;
+  /** Bull Board credentials; without them /admin/queues does not exist. */
+  admin: { user: string; password: string } | undefined;
   logLevel: string;
 };
 
@@ -45,6 +49,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
   const parsed = parseEnv(schema, env, {
     SDKAPPID: "set it to your app's SDKAppID from the Chat console, several separated by commas",
   });
+  if ((parsed.ADMIN_USER === undefined) !== (parsed.ADMIN_PASSWORD === undefined)) {
+    const missing = parsed.ADMIN_USER === undefined ? "ADMIN_USER" : "ADMIN_PASSWORD";
+    throw new ConfigError(`config error: ${missing} is required when ${missing === "ADMIN_USER" ? "ADMIN_PASSWORD" : "ADMIN_USER"} is set (both enable Bull Board at /admin/queues)`);
+  }
   return {
     sdkAppIds: new Set(parsed.SDKAPPID),
     callbackToken: parsed.CALLBACK_TOKEN,
@@ -58,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
     spoolDir: parsed.SPOOL_DIR,
     spoolMaxBytes: parsed.SPOOL_MAX_BYTES,
     maxInFlightRequests: parsed.MAX_IN_FLIGHT_REQUESTS,
+    admin: parsed.ADMIN_USER !== undefined && parsed.ADMIN_PASSWORD !== undefined ? { user: parsed.ADMIN_USER, password: parsed.ADMIN_PASSWORD } : undefined,
     logLevel: parsed.LOG_LEVEL,
   };
 }

@@ -120,6 +120,40 @@ describe("ingest without a callback token", () => {
   });
 });
 
+describe("Bull Board", () => {
+  let s: Started;
+  let withoutAdmin: Started;
+  beforeAll(async () => {
+    s = await start({ ADMIN_USER: "ops", ADMIN_PASSWORD: "pässword" });
+    withoutAdmin = await start();
+  });
+  afterAll(async () => {
+    await stop(s);
+    await stop(withoutAdmin);
+  });
+  const basic = (credentials: string) => ({ authorization: `Basic ${Buffer.from(credentials).toString("base64")}` });
+
+  it("asks for credentials, refuses wrong ones and shows the queue with the right ones", async () => {
+    const anonymous = await fetch(`${s.url}/admin/queues`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("www-authenticate")).toContain("Basic");
+    expect((await fetch(`${s.url}/admin/queues`, { headers: basic("ops:wrong") })).status).toBe(401);
+    expect((await fetch(`${s.url}/admin/queues`, { headers: basic("ops") })).status).toBe(401);
+    const page = await fetch(`${s.url}/admin/queues`, { headers: basic("ops:pässword") });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("<html");
+    const api = await fetch(`${s.url}/admin/queues/api/queues`, { headers: basic("ops:pässword") });
+    expect(api.status).toBe(200);
+    expect(JSON.stringify(await api.json())).toContain("read-receipts");
+  });
+
+  it("does not exist without ADMIN_USER and ADMIN_PASSWORD", async () => {
+    const res = await fetch(`${withoutAdmin.url}/admin/queues`, { headers: basic("ops:pässword") });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ ActionStatus: "FAIL", ErrorCode: 40400 });
+  });
+});
+
 describe("ingest with a callback token", () => {
   let s: Started;
   beforeAll(async () => {

@@ -3,6 +3,7 @@ import { ErrorCodes, OK_REPLY, failReply } from "@receipt-sync/protocol";
 import type { Logger } from "@receipt-sync/runtime";
 import express, { type ErrorRequestHandler, type Response } from "express";
 import { checkCaller, handleCallback, type CallbackDeps, type CallbackOutcome } from "./handle-callback.js";
+import { ADMIN_PATH } from "./admin.js";
 import type { IngestMetrics } from "./metrics.js";
 import { replyFor } from "./reply.js";
 
@@ -16,6 +17,8 @@ export type AppDeps = {
   readiness: () => Promise<Readiness>;
   maxInFlightRequests: number;
   metrics: IngestMetrics;
+  /** Bull Board, mounted at /admin/queues; absent, the route does not exist. */
+  adminRouter?: express.Router;
   log: Logger;
 };
 
@@ -91,6 +94,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.set("Allow", "POST").status(405).json(failReply(ErrorCodes.methodNotAllowed, `method ${req.method} not allowed; use POST`));
   });
 
+  if (deps.adminRouter) app.use(ADMIN_PATH, deps.adminRouter);
   app.get("/metrics", async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
