@@ -2,3 +2,4 @@ export { loadConfig, type IngestConfig } from "./config.js";
 export { startIngest, type Ingest } from "./build-ingest.js";
 export { createApp, type AppDeps } from "./create-app.js";
 export { checkCaller, handleCallback, type CallbackOutcome, type CallbackDeps } from "./handle-callback.js";
+export { createIngestMetrics, type IngestMetrics } from "./metrics.js";
