@@ -53,7 +53,7 @@ describe("npm run replay", () => {
     writeFileSync(file, `${lines.join("\n")}\nnot json\n`);
     const result = run("apps/ingest/dist/replay-cli.js", [file, "--url", callbackUrl, "--concurrency", "4"]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain("20 sent: 20 ok, 0 failed, 1 invalid");
+    expect(result.stderr).toContain("[##############################] 21/21 lines: 20 ok, 0 failed, 1 invalid");
     expect(result.stderr).toContain("line 21: not a {query, body} record");
     await waitFor("replayed rows", () => {
       const listed = JSON.parse(receipts("--app", APP_ID, "--group", "ops", "--json").stdout) as unknown[];

@@ -23,9 +23,15 @@ function parseLine(text: string, lineNo: number): Line | undefined {
   }
 }
 
-function progress(done: number, final = false): void {
+let total = 0;
+
+function progress(final = false): void {
   if (!process.stderr.isTTY && !final) return;
-  process.stderr.write(`\r${done} sent: ${counts.ok} ok, ${counts.failed} failed, ${counts.invalid} invalid${final ? "\n" : ""}`);
+  const done = counts.ok + counts.failed + counts.invalid;
+  const width = 30;
+  const filled = total > 0 ? Math.round((done / total) * width) : width;
+  const bar = `[${"#".repeat(filled)}${"-".repeat(width - filled)}]`;
+  process.stderr.write(`\r${bar} ${done}/${total} lines: ${counts.ok} ok, ${counts.failed} failed, ${counts.invalid} invalid${final ? "\n" : ""}`);
 }
 
 let parsed;
@@ -43,10 +49,11 @@ if (!file) {
 const url = parsed.values.url ?? process.env.INGEST_URL ?? "http://127.0.0.1:3000/callback";
 const concurrency = Number(parsed.values.concurrency ?? 8);
 
+// A first pass counts the lines, so the progress bar knows its end; records stream in the second.
+for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) if (text.trim() !== "") total += 1;
 const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
 const inFlight = new Set<Promise<void>>();
 let lineNo = 0;
-let sent = 0;
 for await (const text of lines) {
   lineNo += 1;
   if (text.trim() === "") continue;
@@ -67,13 +74,13 @@ for await (const text of lines) {
     })
     .finally(() => {
       inFlight.delete(request);
-      progress(++sent);
+      progress();
     });
   inFlight.add(request);
   if (inFlight.size >= concurrency) await Promise.race(inFlight);
 }
 await Promise.all(inFlight);
-progress(sent, true);
+progress(true);
 for (const failure of failures.slice(0, 20)) console.error(failure);
 if (failures.length > 20) console.error(`... and ${failures.length - 20} more`);
 process.exitCode = counts.failed + counts.invalid > 0 ? 1 : 0;

@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { fileURLToPath } from "node:url";
 import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +25,26 @@ async function copyOfMigrations(): Promise<string> {
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
+
+describe("npm run db:migrate", () => {
+  const cli = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [fileURLToPath(new URL("../dist/migrate-cli.js", import.meta.url))], { env: { PATH: process.env.PATH, ...env }, encoding: "utf8" });
+
+  it("migrates the database in DATABASE_URL and says what it did", async () => {
+    const db = await emptyDatabase();
+    const names = (await readMigrations(DEFAULT_MIGRATIONS_DIR)).map((m) => m.name);
+    const first = cli({ DATABASE_URL: db.url });
+    expect(first.status).toBe(0);
+    expect(first.stdout).toBe(`${names.map((n) => `applied ${n}\n`).join("")}migrations: ${names.length} applied, 0 already applied\n`);
+    expect(cli({ DATABASE_URL: db.url }).stdout).toBe(`migrations: 0 applied, ${names.length} already applied\n`);
+  });
+
+  it("stops with one line naming DATABASE_URL when it is missing", () => {
+    const result = cli({});
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^DATABASE_URL is not set/);
+  });
+});
 
 describe("migrate", () => {
   it("applies every migration once and records it the way prisma migrate deploy does", async () => {
