@@ -35,7 +35,7 @@ async function stop(started: Started | undefined): Promise<void> {
 async function post(base: string, query: string, body: string | Buffer | object, path = "/callback") {
   const payload = typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body);
   const res = await fetch(`${base}${path}?${query}`, { method: "POST", body: payload, headers: { "content-type": "application/json" } });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as { ActionStatus: string; ErrorCode: number; ErrorInfo: string } };
 }
 
 const valid = receiptBody({ eventTimeMs: "1670574414123", messages: [{ seq: 1, read: 1, unread: 6, readers: ["user0"] }] });
