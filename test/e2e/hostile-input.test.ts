@@ -1,32 +1,21 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareWithDatabase, expectedState } from "../../bench/lib/expected-state.js";
-import { createTestDatabase, query, type TestDatabase } from "../support/databases.js";
+import { query, type TestDatabase } from "../support/databases.js";
 import { APP_ID, callbackQuery, receiptBody } from "../support/fixtures.js";
-import { freePort, startApp, waitForHttp, type RunningApp } from "../support/processes.js";
-import { dropQueue, openQueue, TEST_REDIS_URL, uniquePrefix } from "../support/queues.js";
+import { startStack, type Stack } from "../support/stack.js";
 import { waitFor } from "../support/wait-for.js";
 
 /** Hostile and broken input against the real processes: a clear JSON error, nothing stored, process unharmed. */
+let stack: Stack;
 let db: TestDatabase;
-let ingest: RunningApp;
-let worker: RunningApp;
 let base: string;
-const prefix = uniquePrefix();
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  ingest = startApp("ingest", { SDKAPPID: APP_ID, PORT: String(port), REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix });
-  worker = startApp("worker", { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix });
-  await waitForHttp(`${base}/readyz`);
+  stack = await startStack();
+  ({ db, base } = stack);
 });
-afterAll(async () => {
-  await Promise.all([ingest?.stop(), worker?.stop()]);
-  await dropQueue(openQueue(prefix));
-  await db?.drop();
-});
+afterAll(() => stack?.stop());
 
 async function postRaw(body: string | Buffer, query = callbackQuery()) {
   const res = await fetch(`${base}/callback?${query}`, { method: "POST", headers: { "content-type": "application/json" }, body });
@@ -75,8 +64,8 @@ describe("hostile input", () => {
   it("stored none of it and is still up", async () => {
     await settle();
     expect(await query(db.url, "SELECT group_id FROM read_receipt_events WHERE group_id LIKE 'h-%'")).toEqual([]);
-    expect(ingest.child.exitCode).toBeNull();
-    expect(worker.child.exitCode).toBeNull();
+    expect(stack.ingest.child.exitCode).toBeNull();
+    expect(stack.worker.child.exitCode).toBeNull();
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 });

@@ -1,33 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, query, type TestDatabase } from "../support/databases.js";
-import { APP_ID, callbackQuery, receiptBody } from "../support/fixtures.js";
-import { freePort, startApp, waitForHttp, type RunningApp } from "../support/processes.js";
-import { dropQueue, openQueue, TEST_REDIS_URL, uniquePrefix } from "../support/queues.js";
+import { query, type TestDatabase } from "../support/databases.js";
+import { callbackQuery, receiptBody } from "../support/fixtures.js";
+import { freePort, waitForHttp } from "../support/processes.js";
+import { startStack, type Stack } from "../support/stack.js";
 import { waitFor } from "../support/wait-for.js";
 
 /** Scrapes both apps' /metrics after real traffic and checks the counters moved as they should. */
+let stack: Stack;
 let db: TestDatabase;
-let ingest: RunningApp;
-let worker: RunningApp;
 let base: string;
 let workerMetricsUrl: string;
-const prefix = uniquePrefix();
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  const [port, metricsPort] = [await freePort(), await freePort()];
-  base = `http://127.0.0.1:${port}`;
+  const metricsPort = await freePort();
   workerMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-  ingest = startApp("ingest", { SDKAPPID: APP_ID, PORT: String(port), REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix });
-  worker = startApp("worker", { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, METRICS_PORT: String(metricsPort) });
-  await waitForHttp(`${base}/readyz`);
+  stack = await startStack({ workerEnv: { METRICS_PORT: String(metricsPort) } });
+  ({ db, base } = stack);
   await waitForHttp(workerMetricsUrl);
 });
-afterAll(async () => {
-  await Promise.all([ingest?.stop(), worker?.stop()]);
-  await dropQueue(openQueue(prefix));
-  await db?.drop();
-});
+afterAll(() => stack?.stop());
 
 /** The value of one sample, e.g. sample(text, 'receipt_sync_callbacks_total{command="read_receipt",outcome="accepted"}'). */
 function sample(text: string, series: string): number | undefined {
@@ -65,7 +56,7 @@ describe("metrics", () => {
     const signed = callbackQuery({ SdkAppid: "1400000003", Sign: "f".repeat(64), RequestTime: "1" });
     expect((await post(receiptBody({ groupId: secret, eventTimeMs: 1, messages: [] }), signed)).status).toBe(403);
     const lines = await waitFor("the rejection's log line", () => {
-      const rejected = ingest.output().split("\n").filter((l) => l.includes("callback rejected"));
+      const rejected = stack.ingest.output().split("\n").filter((l) => l.includes("callback rejected"));
       return rejected.some((l) => l.includes("1400000003")) && rejected;
     });
     for (const line of lines) {
@@ -73,8 +64,8 @@ describe("metrics", () => {
       expect(entry.level).toBe(40);
       expect(entry.reason.length).toBeGreaterThan(0);
     }
-    expect(ingest.output()).not.toContain(secret);
-    expect(ingest.output()).not.toContain("f".repeat(64));
+    expect(stack.ingest.output()).not.toContain(secret);
+    expect(stack.ingest.output()).not.toContain("f".repeat(64));
   });
 
   it("count the worker's jobs, batch sizes, write times, lag and queue depth", async () => {

@@ -3,32 +3,23 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../support/databases.js";
+import type { TestDatabase } from "../support/databases.js";
 import { APP_ID, callbackQuery, receiptBody } from "../support/fixtures.js";
-import { freePort, REPO_ROOT, startApp, waitForHttp, type RunningApp } from "../support/processes.js";
-import { dropQueue, openQueue, TEST_REDIS_URL, uniquePrefix } from "../support/queues.js";
+import { REPO_ROOT } from "../support/processes.js";
+import { startStack, type Stack } from "../support/stack.js";
 import { waitFor } from "../support/wait-for.js";
 
 /** The operator's tools against the real processes: replay recorded callbacks, then inspect them. */
+let stack: Stack;
 let db: TestDatabase;
-let ingest: RunningApp;
-let worker: RunningApp;
 let callbackUrl: string;
-const prefix = uniquePrefix();
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  const port = await freePort();
-  callbackUrl = `http://127.0.0.1:${port}/callback`;
-  ingest = startApp("ingest", { SDKAPPID: APP_ID, PORT: String(port), REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix });
-  worker = startApp("worker", { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix });
-  await waitForHttp(`http://127.0.0.1:${port}/readyz`);
+  stack = await startStack();
+  db = stack.db;
+  callbackUrl = `${stack.base}/callback`;
 });
-afterAll(async () => {
-  await Promise.all([ingest?.stop(), worker?.stop()]);
-  await dropQueue(openQueue(prefix));
-  await db?.drop();
-});
+afterAll(() => stack?.stop());
 
 function run(script: string, args: string[]) {
   const result = spawnSync(process.execPath, [script, ...args], {

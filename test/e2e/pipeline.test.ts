@@ -2,33 +2,21 @@ import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, query, type TestDatabase } from "../support/databases.js";
 import { APP_ID, callbackQuery, receiptBody } from "../support/fixtures.js";
-import { freePort, REPO_ROOT, startApp, waitForHttp, type RunningApp } from "../support/processes.js";
+import { freePort, REPO_ROOT, startApp, waitForHttp } from "../support/processes.js";
+import { startStack, type Stack } from "../support/stack.js";
 import { dropQueue, openQueue, TEST_REDIS_URL, uniquePrefix } from "../support/queues.js";
 import { waitFor } from "../support/wait-for.js";
 
 /** The built ingest and worker as real processes, talking over real Redis and Postgres. */
+let stack: Stack;
 let testDb: TestDatabase;
-let ingest: RunningApp;
-let worker: RunningApp;
 let base: string;
-const prefix = uniquePrefix();
 
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const shared = { REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix };
-  ingest = startApp("ingest", { ...shared, SDKAPPID: APP_ID, PORT: String(port) });
-  worker = startApp("worker", { ...shared, DATABASE_URL: testDb.url });
-  await waitForHttp(`${base}/readyz`);
+  stack = await startStack();
+  ({ db: testDb, base } = stack);
 });
-
-afterAll(async () => {
-  await Promise.all([ingest?.stop(), worker?.stop()]);
-  const queue = openQueue(prefix);
-  await dropQueue(queue);
-  await testDb?.drop();
-});
+afterAll(() => stack?.stop());
 
 async function post(body: object, query = callbackQuery()): Promise<{ status: number; body: unknown }> {
   const res = await fetch(`${base}/callback?${query}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });

@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import { Queue } from "bullmq";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { RECEIPT_JOB_NAME, RECEIPT_JOB_OPTIONS, RECEIPT_QUEUE_NAME, ReceiptProducer, createRedis, type ReceiptJobData } from "@receipt-sync/queue";
-import { createLogger, createShutdown, type Logger } from "@receipt-sync/runtime";
+import { createLogger, createShutdown, withTimeout, type Logger } from "@receipt-sync/runtime";
 import type { IngestConfig } from "./config.js";
 import { createApp, type Readiness } from "./create-app.js";
 import type { StoredIn } from "./handle-callback.js";
@@ -33,7 +33,9 @@ export async function startIngest(config: IngestConfig, log = createLogger({ nam
   const spool = await Spool.open({
     dir: config.spoolDir,
     maxBytes: config.spoolMaxBytes,
-    enqueue: (packets) => withTimeout(queue.add(RECEIPT_JOB_NAME, { packets }, RECEIPT_JOB_OPTIONS), config.enqueueTimeoutMs),
+    enqueue: async (packets) => {
+      await withTimeout(queue.add(RECEIPT_JOB_NAME, { packets }, RECEIPT_JOB_OPTIONS), config.enqueueTimeoutMs, "Redis did not take the re-driven job in time");
+    },
     log,
   });
   const redisAnswers = () => pingWithin(redis, READY_PING_TIMEOUT_MS);
@@ -107,29 +109,11 @@ export async function startIngest(config: IngestConfig, log = createLogger({ nam
   return { server, port, producer, spool, log, shutdown };
 }
 
-async function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function pingWithin(redis: ReturnType<typeof createRedis>, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
   try {
-    return await Promise.race([redis.ping().then((reply) => reply === "PONG"), timeout]);
+    return (await withTimeout(redis.ping(), timeoutMs, "no PONG")) === "PONG";
   } catch {
-    return false; // an unreachable Redis is the answer /readyz exists to give
-  } finally {
-    clearTimeout(timer);
+    return false; // an unreachable or silent Redis is the answer /readyz exists to give
   }
 }
 

@@ -1,14 +1,6 @@
-import { ConfigError, exitOnSignals } from "@receipt-sync/runtime";
+import { exitOnSignals, loadConfigOrExit } from "@receipt-sync/runtime";
 import { loadConfig } from "./config.js";
 import { startWorker } from "./build-worker.js";
 
-let config;
-try {
-  config = loadConfig(process.env);
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(error.message);
-  process.exit(1);
-}
-const worker = await startWorker(config);
+const worker = await startWorker(loadConfigOrExit(loadConfig));
 exitOnSignals(worker.shutdown, worker.log);

@@ -8,4 +8,4 @@ export {
   type ReceiptJobData,
 } from "./contract.js";
 export { createRedis, waitForRedis, type RedisRole } from "./connection.js";
-export { ReceiptProducer, EnqueueTimeoutError, type ReceiptProducerOptions } from "./receipt-producer.js";
+export { ReceiptProducer, type ReceiptProducerOptions } from "./receipt-producer.js";

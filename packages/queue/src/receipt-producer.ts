@@ -1,5 +1,5 @@
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { GroupCommit } from "@receipt-sync/runtime";
+import { GroupCommit, withTimeout } from "@receipt-sync/runtime";
 import type { Queue } from "bullmq";
 import { RECEIPT_JOB_NAME, RECEIPT_JOB_OPTIONS, type ReceiptJobData } from "./contract.js";
 
@@ -12,12 +12,6 @@ export type ReceiptProducerOptions = {
   /** A Redis that does not answer within this is treated as down. */
   addTimeoutMs?: number;
 };
-
-export class EnqueueTimeoutError extends Error {
-  constructor(timeoutMs: number) {
-    super(`Redis did not accept the job within ${timeoutMs} ms`);
-  }
-}
 
 /**
  * Puts callbacks into the queue with group commit: each `enqueue` resolves only once Redis has
@@ -32,7 +26,9 @@ export class ReceiptProducer {
     this.group = new GroupCommit<ReceiptPacket>({
       maxGroupSize: options.maxPacketsPerJob ?? 100,
       maxConcurrentCommits: options.maxConcurrentAdds ?? 1,
-      commit: (packets) => withTimeout(queue.add(RECEIPT_JOB_NAME, { packets }, RECEIPT_JOB_OPTIONS), addTimeoutMs),
+      commit: async (packets) => {
+        await withTimeout(queue.add(RECEIPT_JOB_NAME, { packets }, RECEIPT_JOB_OPTIONS), addTimeoutMs, `Redis did not accept the job within ${addTimeoutMs} ms`);
+      },
     });
   }
 
@@ -49,17 +45,5 @@ export class ReceiptProducer {
   /** Resolves when every accepted packet has been confirmed or refused. */
   drain(): Promise<void> {
     return this.group.drain();
-  }
-}
-
-async function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new EnqueueTimeoutError(timeoutMs)), timeoutMs);
-  });
-  try {
-    await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -2,3 +2,5 @@ export { envBoolean, envPositiveInt, envRedisUrl, parseEnv, ConfigError } from "
 export { createLogger, type Logger } from "./logger.js";
 export { createShutdown, exitOnSignals, type ShutdownStep } from "./shutdown.js";
 export { GroupCommit, type GroupCommitOptions } from "./group-commit.js";
+export { withTimeout, TimeoutError } from "./with-timeout.js";
+export { loadConfigOrExit } from "./load-config.js";
