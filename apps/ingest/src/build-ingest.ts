@@ -47,7 +47,8 @@ export async function startIngest(config: IngestConfig, log = createLogger({ nam
       await producer.enqueue(packet);
       return "queue";
     } catch (queueError) {
-      log.warn({ err: (queueError as Error).message }, "queue refused a callback; spooling it");
+      // One line when spooling starts, not one per callback while Redis stays away.
+      if (spool.depth === 0) log.warn({ err: (queueError as Error).message }, "queue refused a callback; spooling until Redis is back");
       await spool.append(packet);
       return "spool";
     }

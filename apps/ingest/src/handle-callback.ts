@@ -60,10 +60,10 @@ export async function handleCallback(query: CallbackQuery, body: unknown, deps: 
   }
   const bodyCommand = isRecord(body) ? body.CallbackCommand : undefined;
   if (query.callbackCommand === undefined && typeof bodyCommand === "string" && bodyCommand !== READ_RECEIPT_COMMAND) {
-    return { kind: "ignored", reason: `command ${bodyCommand} is not handled` };
+    return { kind: "ignored", reason: `command ${clip(bodyCommand)} is not handled` };
   }
   if (query.callbackCommand !== undefined && bodyCommand !== undefined && bodyCommand !== query.callbackCommand) {
-    return { kind: "invalid", error: `CallbackCommand: body says ${JSON.stringify(bodyCommand)} but the query says ${query.callbackCommand}` };
+    return { kind: "invalid", error: `CallbackCommand: body says ${clip(JSON.stringify(bodyCommand) ?? "")} but the query says ${query.callbackCommand}` };
   }
   const parsed = parseReadReceipt(body);
   if (!parsed.ok) return { kind: "invalid", error: parsed.error };
@@ -83,6 +83,11 @@ export async function handleCallback(query: CallbackQuery, body: unknown, deps: 
   } catch (error) {
     return { kind: "unavailable", error: `cannot store the callback: ${error instanceof Error ? error.message : String(error)}` };
   }
+}
+
+/** The caller's text goes into replies and logs: keep it short. */
+function clip(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
