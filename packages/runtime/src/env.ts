@@ -1,16 +1,5 @@
 import { z } from "zod";
 
-/**
- * Booleans are spelled out: `z.coerce.boolean()` would read "false" as true.
- * Accepts true/false/1/0 (any case); anything else is a config error.
- */
-export const envBoolean = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .refine((v) => ["true", "false", "1", "0"].includes(v), "must be true, false, 1 or 0")
-  .transform((v) => v === "true" || v === "1");
-
 export const envPositiveInt = (fallback: number) =>
   z
     .string()

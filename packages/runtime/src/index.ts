@@ -1,4 +1,4 @@
-export { envBoolean, envPositiveInt, envRedisUrl, parseEnv, ConfigError } from "./env.js";
+export { envPositiveInt, envRedisUrl, parseEnv, ConfigError } from "./env.js";
 export { createLogger, type Logger } from "./logger.js";
 export { createShutdown, exitOnSignals, type ShutdownStep } from "./shutdown.js";
 export { GroupCommit, type GroupCommitOptions } from "./group-commit.js";
