@@ -120,6 +120,20 @@ describe("ingest without a callback token", () => {
   });
 });
 
+describe("ingest on a custom CALLBACK_PATH", () => {
+  let s: Started;
+  beforeAll(async () => {
+    s = await start({ CALLBACK_PATH: "/tencent/im-callback" });
+  });
+  afterAll(() => stop(s));
+
+  it("takes callbacks on that path only", async () => {
+    expect(await post(s.url, callbackQuery(), valid, "/tencent/im-callback")).toEqual({ status: 200, body: OK });
+    expect((await post(s.url, callbackQuery(), valid, "/callback")).status).toBe(404);
+    expect(await queuedPackets(s.queue)).toHaveLength(1);
+  });
+});
+
 describe("Bull Board", () => {
   let s: Started;
   let withoutAdmin: Started;
