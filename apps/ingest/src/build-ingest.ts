@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import { Queue } from "bullmq";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { RECEIPT_JOB_NAME, RECEIPT_JOB_OPTIONS, RECEIPT_QUEUE_NAME, ReceiptProducer, createRedis, type ReceiptJobData } from "@receipt-sync/queue";
+import { RECEIPT_QUEUE_NAME, ReceiptProducer, addReceiptJob, createRedis, type ReceiptJobData } from "@receipt-sync/queue";
 import { createLogger, createShutdown, withTimeout, type Logger } from "@receipt-sync/runtime";
 import type { IngestConfig } from "./config.js";
 import { createApp, type Readiness } from "./create-app.js";
@@ -33,9 +33,7 @@ export async function startIngest(config: IngestConfig, log = createLogger({ nam
   const spool = await Spool.open({
     dir: config.spoolDir,
     maxBytes: config.spoolMaxBytes,
-    enqueue: async (packets) => {
-      await withTimeout(queue.add(RECEIPT_JOB_NAME, { packets }, RECEIPT_JOB_OPTIONS), config.enqueueTimeoutMs, "Redis did not take the re-driven job in time");
-    },
+    enqueue: (packets) => addReceiptJob(queue, packets, config.enqueueTimeoutMs),
     log,
   });
   const redisAnswers = () => pingWithin(redis, READY_PING_TIMEOUT_MS);

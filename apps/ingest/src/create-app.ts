@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import { ErrorCodes, OK_REPLY, failReply } from "@receipt-sync/protocol";
-import type { Logger } from "@receipt-sync/runtime";
+import { secondsSince, type Logger } from "@receipt-sync/runtime";
 import express, { type ErrorRequestHandler, type Response } from "express";
 import { checkCaller, handleCallback, type CallbackDeps, type CallbackOutcome } from "./handle-callback.js";
 import { ADMIN_PATH } from "./admin.js";
@@ -34,10 +34,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   const send = (res: Response, outcome: CallbackOutcome) => {
     const reply = replyFor(outcome);
-    const startedAt = res.locals.startedAt as bigint | undefined;
-    if (startedAt !== undefined) {
-      deps.metrics.recordReply(res.locals.command as string | undefined, outcome.kind, Number(process.hrtime.bigint() - startedAt) / 1e9);
-    }
+    recordReply(deps.metrics, res, outcome.kind);
     if (reply.status === 200) {
       // The hot path: a constant reply, serialised once, skipping res.json()'s work.
       res.writeHead(200, OK_HEADERS).end(OK_BODY);
@@ -68,7 +65,7 @@ export function createApp(deps: AppDeps): express.Express {
       const startedAt = process.hrtime.bigint();
       try {
         const storedIn = await deps.callback.store(packet);
-        deps.metrics.recordStore(storedIn, Number(process.hrtime.bigint() - startedAt) / 1e9);
+        deps.metrics.recordStore(storedIn, secondsSince(startedAt));
         return storedIn;
       } finally {
         storing -= 1;
@@ -117,11 +114,8 @@ export function createApp(deps: AppDeps): express.Express {
 function errorHandler(log: Logger, metrics: IngestMetrics): ErrorRequestHandler {
   return (error: BodyParserError, _req, res, _next) => {
     const status = error.status ?? 500;
-    const startedAt = res.locals.startedAt as bigint | undefined;
-    if (startedAt !== undefined) {
-      const outcome = error.type === "entity.too.large" ? "too_large" : status < 500 ? "invalid" : "error";
-      metrics.recordReply(res.locals.command as string | undefined, outcome, Number(process.hrtime.bigint() - startedAt) / 1e9);
-    }
+    const outcome = error.type === "entity.too.large" ? "too_large" : status < 500 ? "invalid" : "error";
+    recordReply(metrics, res, outcome);
     if (error.type === "entity.too.large") {
       res.status(413).json(failReply(ErrorCodes.tooLarge, `body exceeds the limit of ${(error as { limit?: number }).limit ?? "?"} bytes`));
     } else if (error.type === "entity.parse.failed") {
@@ -132,6 +126,12 @@ function errorHandler(log: Logger, metrics: IngestMetrics): ErrorRequestHandler 
       log.error({ err: error }, "unhandled error");
       res.status(500).json(failReply(ErrorCodes.internal, "internal error"));
     }
-    if (status < 500) log.warn({ outcome: "invalid", reason: error.message }, "callback rejected");
+    if (status < 500) log.warn({ outcome, reason: error.message }, "callback rejected");
   };
+}
+
+/** Counts and times a reply on the callback path (other routes set no start time). */
+function recordReply(metrics: IngestMetrics, res: Response, outcome: string): void {
+  const startedAt = res.locals.startedAt as bigint | undefined;
+  if (startedAt !== undefined) metrics.recordReply(res.locals.command as string | undefined, outcome, secondsSince(startedAt));
 }

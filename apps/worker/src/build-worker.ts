@@ -1,7 +1,7 @@
 import { applyReceipts, createDatabase } from "@receipt-sync/db";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { RECEIPT_QUEUE_NAME, createRedis } from "@receipt-sync/queue";
-import { GroupCommit, createLogger, createShutdown, type Logger } from "@receipt-sync/runtime";
+import { GroupCommit, createLogger, createShutdown, secondsSince, type Logger } from "@receipt-sync/runtime";
 import { Queue, Worker } from "bullmq";
 import type { WorkerConfig } from "./config.js";
 import { createWorkerMetrics, serveMetrics } from "./metrics.js";
@@ -30,8 +30,7 @@ export async function startWorker(config: WorkerConfig, log = createLogger({ nam
         await applyReceipts(db, packets);
         ok = true;
       } finally {
-        const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-        metrics.recordWrite(packets.map((p) => ({ eventTimeMs: p.receipt.EventTime })), seconds, ok);
+        metrics.recordWrite(packets, secondsSince(startedAt), ok);
       }
     },
     sizeOf: (packets) => packets.length,

@@ -1,4 +1,5 @@
 import { createServer, type Server } from "node:http";
+import type { ReceiptPacket } from "@receipt-sync/protocol";
 import type { Queue } from "bullmq";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
@@ -50,12 +51,12 @@ export function createWorkerMetrics(queue: Queue) {
     recordJob(result: "completed" | "retried" | "failed") {
       jobs.inc({ result });
     },
-    recordWrite(packets: { eventTimeMs: number }[], seconds: number, ok: boolean) {
+    recordWrite(packets: readonly ReceiptPacket[], seconds: number, ok: boolean) {
       writeSeconds.observe({ result: ok ? "ok" : "error" }, seconds);
       if (!ok) return;
       batchPackets.observe(packets.length);
       const nowMs = Date.now();
-      for (const p of packets) lagSeconds.observe(Math.max(0, (nowMs - p.eventTimeMs) / 1000));
+      for (const p of packets) lagSeconds.observe(Math.max(0, (nowMs - p.receipt.EventTime) / 1000));
     },
   };
 }

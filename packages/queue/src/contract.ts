@@ -1,5 +1,6 @@
 import { receiptPacketSchema, describeIssues, type ParseResult, type ReceiptPacket } from "@receipt-sync/protocol";
-import type { JobsOptions } from "bullmq";
+import { withTimeout } from "@receipt-sync/runtime";
+import type { JobsOptions, Queue } from "bullmq";
 import { z } from "zod";
 
 /** The one queue between ingest and worker. Keys live under `${prefix}:${RECEIPT_QUEUE_NAME}:`. */
@@ -29,3 +30,11 @@ export const RECEIPT_JOB_OPTIONS: JobsOptions = {
   removeOnComplete: true,
   removeOnFail: false,
 };
+
+/**
+ * Adds one job holding `packets`; rejects if Redis has not stored it within `timeoutMs`. The
+ * add is not cancelled and may still land later: harmless, the worker's writes are idempotent.
+ */
+export async function addReceiptJob(queue: Queue<ReceiptJobData>, packets: ReceiptPacket[], timeoutMs: number): Promise<void> {
+  await withTimeout(queue.add(RECEIPT_JOB_NAME, { packets }, RECEIPT_JOB_OPTIONS), timeoutMs, `Redis did not accept the job within ${timeoutMs} ms`);
+}

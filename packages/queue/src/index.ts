@@ -5,6 +5,7 @@ export {
   DEFAULT_QUEUE_PREFIX,
   receiptJobSchema,
   parseReceiptJob,
+  addReceiptJob,
   type ReceiptJobData,
 } from "./contract.js";
 export { createRedis, waitForRedis, type RedisRole } from "./connection.js";

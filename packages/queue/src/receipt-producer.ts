@@ -1,7 +1,7 @@
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { GroupCommit, withTimeout } from "@receipt-sync/runtime";
+import { GroupCommit } from "@receipt-sync/runtime";
 import type { Queue } from "bullmq";
-import { RECEIPT_JOB_NAME, RECEIPT_JOB_OPTIONS, type ReceiptJobData } from "./contract.js";
+import { addReceiptJob, type ReceiptJobData } from "./contract.js";
 
 export type ReceiptProducerOptions = {
   queue: Queue<ReceiptJobData>;
@@ -26,9 +26,7 @@ export class ReceiptProducer {
     this.group = new GroupCommit<ReceiptPacket>({
       maxGroupSize: options.maxPacketsPerJob ?? 100,
       maxConcurrentCommits: options.maxConcurrentAdds ?? 1,
-      commit: async (packets) => {
-        await withTimeout(queue.add(RECEIPT_JOB_NAME, { packets }, RECEIPT_JOB_OPTIONS), addTimeoutMs, `Redis did not accept the job within ${addTimeoutMs} ms`);
-      },
+      commit: (packets) => addReceiptJob(queue, packets, addTimeoutMs),
     });
   }
 

@@ -4,3 +4,4 @@ export { createShutdown, exitOnSignals, type ShutdownStep } from "./shutdown.js"
 export { GroupCommit, type GroupCommitOptions } from "./group-commit.js";
 export { withTimeout, TimeoutError } from "./with-timeout.js";
 export { loadConfigOrExit } from "./load-config.js";
+export { secondsSince } from "./seconds-since.js";
