@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { parseReceiptPacket, type ReceiptPacket } from "@receipt-sync/protocol";
 import { GroupCommit, type Logger } from "@receipt-sync/runtime";
@@ -48,9 +48,9 @@ export class Spool {
     await mkdir(options.dir, { recursive: true });
     for (const name of await spool.segments()) {
       spool.nextSegment = Math.max(spool.nextSegment, Number(SEGMENT.exec(name)![1]) + 1);
-      const path = join(options.dir, name);
-      spool.bytes += (await stat(path)).size;
-      spool.pendingPackets += (await readFile(path, "utf8")).split("\n").filter((l) => l !== "").length;
+      const text = await readFile(join(options.dir, name), "utf8");
+      spool.bytes += Buffer.byteLength(text);
+      spool.pendingPackets += text.split("\n").filter((l) => l !== "").length;
     }
     return spool;
   }
