@@ -24,8 +24,10 @@ const settings = {
   connections: 50,
   groups: 1000,
   sdkAppId: "1400000001",
-  workerConcurrency: 4,
-  jobPackets: 100,
+  // The database ceiling writes as the worker does by default (WORKER_BATCH_PACKETS,
+  // DB_WRITE_CONCURRENCY); 100 or 250 packets, or 4 connections, measured no faster here.
+  ceilingBatchPackets: 500,
+  ceilingConnections: 2,
 };
 const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
 const startedMs = Date.now();
@@ -90,7 +92,7 @@ async function main() {
     progress(`generating ${settings.packets} packets`);
     const stream = generateStream({ packets: settings.packets, groups: settings.groups, seed: 1, sdkAppId: settings.sdkAppId });
     progress("database ceiling: raw pg, same SQL, no queue");
-    const ceiling = await measureDbCeiling({ databaseUrl: db.url, packets: stream, batchSize: settings.jobPackets, concurrency: settings.workerConcurrency });
+    const ceiling = await measureDbCeiling({ databaseUrl: db.url, packets: stream, batchSize: settings.ceilingBatchPackets, concurrency: settings.ceilingConnections });
     progress(`ceiling ${ceiling.packetsPerSecond.toFixed(0)} packets/s; filling the queue`);
     const drain = await measureDrain({ ...env, prefix: uniquePrefix(), packets: stream });
     progress(`drain ${drain.packetsPerSecond.toFixed(0)} packets/s (${drain.jobs} jobs), lost ${drain.lost}, wrong ${drain.wrong}`);

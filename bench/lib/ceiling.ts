@@ -1,12 +1,13 @@
-import { readMigrations, receiptStatements, reduceReceipts, DEFAULT_MIGRATIONS_DIR } from "@receipt-sync/db";
+import { readMigrations, receiptStatements, reduceReceipts, splitByLane, DEFAULT_MIGRATIONS_DIR } from "@receipt-sync/db";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import pg from "pg";
 
 export const CEILING_SCHEMA = "bench_ceiling";
 
 /**
- * The database ceiling: the same set-based statements the worker runs, sent straight through
- * node-postgres with no queue, no Prisma and no job bookkeeping, into a scratch schema.
+ * The database ceiling: the same set-based statements the worker runs, in the same lanes,
+ * sent straight through node-postgres with no queue, no Prisma and no job bookkeeping, into a
+ * scratch schema.
  */
 export async function measureDbCeiling(options: {
   databaseUrl: string;
@@ -25,17 +26,19 @@ export async function measureDbCeiling(options: {
   await setup.end();
 
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.concurrency, options: `-c search_path=${schema}` });
-  const batches: ReceiptPacket[][] = [];
-  for (let i = 0; i < options.packets.length; i += options.batchSize) batches.push(options.packets.slice(i, i + options.batchSize));
+  // The worker's write plan: one connection per lane, each lane writing only its own groups.
+  const lanes = [...splitByLane(options.packets, options.concurrency).values()].map((packets) => {
+    const batches: ReceiptPacket[][] = [];
+    for (let i = 0; i < packets.length; i += options.batchSize) batches.push(packets.slice(i, i + options.batchSize));
+    return batches;
+  });
 
   const startedMs = performance.now();
-  let next = 0;
   await Promise.all(
-    Array.from({ length: options.concurrency }, async () => {
+    lanes.map(async (batches) => {
       const client = await pool.connect();
       try {
-        while (next < batches.length) {
-          const batch = batches[next++]!;
+        for (const batch of batches) {
           await client.query("BEGIN");
           for (const { sql, params } of receiptStatements(reduceReceipts(batch))) await client.query(sql, params);
           await client.query("COMMIT");

@@ -1,4 +1,4 @@
-import { applyReceipts, createDatabase } from "@receipt-sync/db";
+import { applyReceipts, createDatabase, splitByLane } from "@receipt-sync/db";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { RECEIPT_QUEUE_NAME, createRedis } from "@receipt-sync/queue";
 import { GroupCommit, createLogger, createShutdown, secondsSince, type Logger } from "@receipt-sync/runtime";
@@ -19,26 +19,39 @@ export async function startWorker(config: WorkerConfig, log = createLogger({ nam
   const connection = createRedis(config.redisUrl, "worker");
   const queue = new Queue(RECEIPT_QUEUE_NAME, { connection, prefix: config.queuePrefix });
   const metrics = createWorkerMetrics(queue);
-  // Jobs held at the same time are written together: one transaction for many jobs. If such a
-  // transaction fails, each job is retried alone, so one bad job cannot fail its neighbours.
-  const writer = new GroupCommit<ReceiptPacket[]>({
-    commit: async (jobs) => {
-      const packets = jobs.flat();
-      const startedAt = process.hrtime.bigint();
-      let ok = false;
-      try {
-        await applyReceipts(db, packets);
-        ok = true;
-      } finally {
-        metrics.recordWrite(packets, secondsSince(startedAt), ok);
-      }
-    },
-    sizeOf: (packets) => packets.length,
-    maxGroupSize: config.batchPackets,
-    maxConcurrentCommits: config.writeConcurrency,
-    isolateFailures: true,
-  });
-  const worker = new Worker(RECEIPT_QUEUE_NAME, createJobProcessor((packets) => writer.submit(packets)), {
+  // Jobs held at the same time are written together: one transaction for many jobs. Each
+  // lane owns a share of the groups and has one transaction in flight, so the lanes' writes
+  // never wait on each other's row locks. If a transaction fails, each job's share is retried
+  // alone, so one bad job cannot fail its neighbours.
+  const lanes = Array.from(
+    { length: config.writeConcurrency },
+    () =>
+      new GroupCommit<ReceiptPacket[]>({
+        commit: async (jobs) => {
+          const packets = jobs.flat();
+          const startedAt = process.hrtime.bigint();
+          let ok = false;
+          try {
+            await applyReceipts(db, packets);
+            ok = true;
+          } finally {
+            metrics.recordWrite(packets, secondsSince(startedAt), ok);
+          }
+        },
+        sizeOf: (packets) => packets.length,
+        maxGroupSize: config.batchPackets,
+        maxConcurrentCommits: 1,
+        isolateFailures: true,
+      }),
+  );
+  // A job is done when every lane holding a share of it has committed that share. Shares that
+  // committed before another share failed are written again on retry, which is harmless.
+  const writeJob = async (packets: ReceiptPacket[]) => {
+    const shares = [...splitByLane(packets, lanes.length)].map(([lane, share]) => lanes[lane]!.submit(share));
+    const failed = (await Promise.allSettled(shares)).find((s) => s.status === "rejected");
+    if (failed) throw failed.reason;
+  };
+  const worker = new Worker(RECEIPT_QUEUE_NAME, createJobProcessor(writeJob), {
     connection,
     prefix: config.queuePrefix,
     concurrency: config.concurrency,

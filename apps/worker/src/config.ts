@@ -23,7 +23,7 @@ export type WorkerConfig = {
   concurrency: number;
   /** Most callbacks written in one transaction; held jobs are merged up to this. */
   batchPackets: number;
-  /** Transactions in flight at once, and so Postgres connections per worker. */
+  /** Write lanes, each owning a share of the groups with one transaction in flight (= Postgres connections). */
   writeConcurrency: number;
   shutdownTimeoutMs: number;
   /** A job whose worker stops renewing its lock for this long is handed to another worker. */

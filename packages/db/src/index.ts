@@ -4,3 +4,4 @@ export { reduceReceipts, isNewerSnapshot, type ReceiptRows } from "./reduce-rece
 export { migrate, readMigrations, DEFAULT_MIGRATIONS_DIR, type MigrateResult } from "./migrate.js";
 export { receiptStatements, type Statement } from "./receipt-sql.js";
 export { findReceipts, type MessageReceipt } from "./find-receipts.js";
+export { laneOf, splitByLane } from "./write-lanes.js";
