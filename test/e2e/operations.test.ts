@@ -1,6 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TestDatabase } from "../support/databases.js";
@@ -8,6 +7,7 @@ import { APP_ID, callbackQuery, receiptBody } from "../support/fixtures.js";
 import { REPO_ROOT } from "../support/processes.js";
 import { startStack, type Stack } from "../support/stack.js";
 import { waitFor } from "../support/wait-for.js";
+import { scratchDir } from "../support/scratch-dir.js";
 
 /** The operator's tools against the real processes: replay recorded callbacks, then inspect them. */
 let stack: Stack;
@@ -34,7 +34,7 @@ const receipts = (...args: string[]) => run("packages/db/dist/receipts-cli.js", 
 
 describe("npm run replay", () => {
   it("posts every recorded callback and reports the lines it could not send", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), "rs-replay-")), "callbacks.jsonl");
+    const file = join(scratchDir("replay"), "callbacks.jsonl");
     const lines = Array.from({ length: 20 }, (_, i) =>
       JSON.stringify({
         query: i % 2 === 0 ? callbackQuery() : Object.fromEntries(new URLSearchParams(callbackQuery())),

@@ -1,6 +1,3 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { READ_RECEIPT_COMMAND, type ReceiptPacket } from "@receipt-sync/protocol";
 import { RECEIPT_QUEUE_NAME } from "@receipt-sync/queue";
 import { Queue } from "bullmq";
@@ -14,6 +11,7 @@ import { uniquePrefix } from "../support/queues.js";
 import { TestRedisServer } from "../support/redis-server.js";
 import { TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/wait-for.js";
+import { scratchDir } from "../support/scratch-dir.js";
 
 /**
  * Breaks real parts while callbacks stream in, then compares what the ingest acknowledged
@@ -209,7 +207,7 @@ describe("faults", () => {
 
   it("ingest SIGKILLed while its spool holds callbacks: the next ingest re-drives them on boot", async () => {
     const stack = await newStack();
-    await startIngest(stack, mkdtempSync(join(tmpdir(), "rs-fault-spool-")));
+    await startIngest(stack, scratchDir("fault-spool"));
     startWorker(stack);
     await redis.kill();
     const acked = await post(stack, packets("ingest-kill", 150));

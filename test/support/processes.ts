@@ -1,10 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { waitFor } from "./wait-for.js";
+import { scratchDir } from "./scratch-dir.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -36,17 +35,26 @@ export function appCommand(name: "ingest" | "worker"): string[] {
   return args;
 }
 
-/** Starts a built app exactly as `npm run start:<name>` does, with only the given env. */
+/**
+ * Starts a built app exactly as `npm run start:<name>` does, with only the given env. Without a
+ * SPOOL_DIR in `env` it gets a spool directory of its own, removed when the process exits.
+ */
 export function startApp(name: "ingest" | "worker", env: Record<string, string>): RunningApp {
   let output = "";
+  const ownSpoolDir = env.SPOOL_DIR === undefined ? scratchDir("spool") : undefined;
   const child = spawn(process.execPath, appCommand(name), {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", SPOOL_DIR: mkdtempSync(join(tmpdir(), "rs-spool-")), ...env },
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...(ownSpoolDir ? { SPOOL_DIR: ownSpoolDir } : {}), ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      if (ownSpoolDir) rmSync(ownSpoolDir, { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
   return {
     child,
     output: () => output,

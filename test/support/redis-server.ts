@@ -1,10 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePort } from "./processes.js";
 import { waitFor } from "./wait-for.js";
+import { scratchDir } from "./scratch-dir.js";
 
 /**
  * A private redis-server on a free loopback port, with AOF fsync'd on every write as in
@@ -15,7 +13,7 @@ export class TestRedisServer {
   private constructor(readonly port: number, private readonly dir: string) {}
 
   static async start(): Promise<TestRedisServer> {
-    const server = new TestRedisServer(await freePort(), mkdtempSync(join(tmpdir(), "rs-redis-")));
+    const server = new TestRedisServer(await freePort(), scratchDir("redis"));
     await server.restart();
     return server;
   }

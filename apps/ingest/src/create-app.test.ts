@@ -1,6 +1,3 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { computeSign } from "@receipt-sync/protocol";
 import type { Queue } from "bullmq";
 import type { ReceiptJobData } from "@receipt-sync/queue";
@@ -9,12 +6,13 @@ import { APP_ID, callbackQuery, receiptBody } from "../../../test/support/fixtur
 import { dropQueue, openQueue, queuedPackets, TEST_REDIS_URL, uniquePrefix } from "../../../test/support/queues.js";
 import { loadConfig, type IngestConfig } from "./config.js";
 import { startIngest, type Ingest } from "./build-ingest.js";
+import { scratchDir } from "../../../test/support/scratch-dir.js";
 
 const TOKEN = "test-token";
 const OK = { ActionStatus: "OK", ErrorInfo: "", ErrorCode: 0 };
 
 function configFor(env: Record<string, string>): IngestConfig {
-  const spoolDir = mkdtempSync(join(tmpdir(), "rs-spool-"));
+  const spoolDir = scratchDir("spool");
   return { ...loadConfig({ SDKAPPID: `${APP_ID},1400000009`, REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: "silent", SPOOL_DIR: spoolDir, ...env }), port: 0 };
 }
 

@@ -1,11 +1,11 @@
-import { mkdtempSync, readdirSync, readFileSync, appendFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, appendFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { createLogger } from "@receipt-sync/runtime";
 import { describe, expect, it } from "vitest";
 import { receiptPacket } from "../../../test/support/fixtures.js";
 import { Spool, SpoolFullError } from "./spool.js";
+import { scratchDir } from "../../../test/support/scratch-dir.js";
 
 const log = createLogger({ name: "spool-test", level: "silent" });
 const packet = (i: number) => receiptPacket({ groupId: `g${i}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 1, unread: 0, readers: ["读者"] }] });
@@ -25,7 +25,7 @@ async function openSpool(dir: string, sink: ReceiptPacket[][], options: { failEn
 
 describe("Spool", () => {
   it("has each packet on disk when append resolves, and re-drives them all into the queue", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rs-spool-test-"));
+    const dir = scratchDir("spool-test");
     const sent: ReceiptPacket[][] = [];
     const spool = await openSpool(dir, sent);
     await Promise.all([1, 2, 3, 4, 5].map((i) => spool.append(packet(i))));
@@ -43,7 +43,7 @@ describe("Spool", () => {
   });
 
   it("survives a restart: a new process re-drives what the last one spooled", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rs-spool-test-"));
+    const dir = scratchDir("spool-test");
     const first = await openSpool(dir, []);
     await first.append(packet(1));
     await first.append(packet(2));
@@ -60,7 +60,7 @@ describe("Spool", () => {
   });
 
   it("keeps a segment whose re-drive failed and sends it in full once the queue is back", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rs-spool-test-"));
+    const dir = scratchDir("spool-test");
     const sent: ReceiptPacket[][] = [];
     let down = true;
     const spool = await openSpool(dir, sent, { failEnqueue: () => down });
@@ -75,7 +75,7 @@ describe("Spool", () => {
   });
 
   it("skips a line torn by a crash mid-write and re-drives the rest", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rs-spool-test-"));
+    const dir = scratchDir("spool-test");
     const first = await openSpool(dir, []);
     await first.append(packet(1));
     await first.close();
@@ -91,7 +91,7 @@ describe("Spool", () => {
   });
 
   it("refuses a packet that would take it past its size limit", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rs-spool-test-"));
+    const dir = scratchDir("spool-test");
     const spool = await openSpool(dir, [], { maxBytes: 600 });
     await spool.append(packet(1));
     await expect(spool.append(packet(2))).rejects.toThrow(SpoolFullError);
