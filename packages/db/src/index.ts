@@ -5,3 +5,14 @@ export { migrate, readMigrations, DEFAULT_MIGRATIONS_DIR, type MigrateResult } f
 export { receiptStatements, type Statement } from "./receipt-sql.js";
 export { findReceipts, type MessageReceipt } from "./find-receipts.js";
 export { laneOf, splitByLane } from "./write-lanes.js";
+export {
+  quarantineCallbacks,
+  listQuarantined,
+  purgeQuarantined,
+  retryQuarantined,
+  sqlStateOf,
+  type QuarantineEntry,
+  type QuarantineReason,
+  type QuarantinedCallback,
+  type RetryOutcome,
+} from "./quarantine.js";
