@@ -147,6 +147,14 @@ describe("classifyDbError", () => {
   it("takes a failure without SQLSTATE (a broken socket, a deadline) as transient", () => {
     expect(classifyDbError(Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }))).toMatchObject({ kind: "transient", sqlState: null });
     expect(classifyDbError(new Error("Connection terminated unexpectedly"))).toMatchObject({ kind: "transient", sqlState: null });
+    // Prisma's own codes are no SQLSTATE: P2028 means no connection was free in time.
+    const noConnection = Object.assign(new Error("Transaction API error: Unable to start a transaction in the given time."), { code: "P2028", clientVersion: "7.10.1" });
+    expect(classifyDbError(noConnection)).toMatchObject({ kind: "transient", sqlState: null });
+  });
+
+  it("reads the SQLSTATE of a node-postgres error", () => {
+    const pgError = Object.assign(new Error("deadlock detected"), { code: "40P01", severity: "ERROR" });
+    expect(classifyDbError(pgError)).toMatchObject({ kind: "transient", sqlState: "40P01" });
   });
 
   it("reads the SQLSTATE of a real failure through Prisma", async () => {

@@ -2,6 +2,8 @@ export {
   RECEIPT_QUEUE_NAME,
   RECEIPT_JOB_NAME,
   RECEIPT_JOB_OPTIONS,
+  MAX_RETRY_DELAY_MS,
+  receiptRetryDelayMs,
   DEFAULT_QUEUE_PREFIX,
   receiptJobSchema,
   parseReceiptJob,
