@@ -10,7 +10,7 @@ export type Repair = {
   msgSeq: number;
   /** Needed only when the row is missing; the merge overwrites it with what is given. */
   groupType: string;
-  /** When Tencent was asked: the counts' snapshot time, and read_at of readers only the API knew. */
+  /** When Tencent was asked for the counts: their snapshot time, and the audit's fetched_at. */
   fetchedAtMs: number;
   /**
    * Omitted when our counts already agree (a snapshot dated now would only move event_time).
@@ -19,6 +19,8 @@ export type Repair = {
   counts?: { readNum: number; unreadNum: number };
   /** Every reader Tencent lists; those we already hold keep their earlier read_at. */
   readers: string[];
+  /** When the readers were fetched: read_at of a reader only the API knew (default fetchedAtMs). */
+  readersFetchedAtMs?: number;
 };
 
 export type AppliedRepair = { groupId: string; msgSeq: number; differences: Difference[]; before: ReceiptState | undefined; after: ReceiptState };
@@ -85,7 +87,8 @@ function repairRows(sdkAppId: string, repairs: readonly Repair[]): ReceiptRows {
   for (const r of repairs) {
     const base = { sdkAppId, groupId: r.groupId, msgSeq: r.msgSeq };
     if (r.counts) rows.receipts.push({ ...base, groupType: r.groupType, ...r.counts, eventTimeMs: r.fetchedAtMs });
-    for (const memberAccount of new Set(r.readers)) rows.readers.push({ ...base, memberAccount, readAtMs: r.fetchedAtMs });
+    const readAtMs = r.readersFetchedAtMs ?? r.fetchedAtMs;
+    for (const memberAccount of new Set(r.readers)) rows.readers.push({ ...base, memberAccount, readAtMs });
   }
   return rows;
 }

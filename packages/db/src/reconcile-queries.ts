@@ -52,10 +52,14 @@ export async function findActiveGroups(db: Database, where: { sdkAppId: string; 
   return [...groups.values()];
 }
 
-/** What we know of one group, whatever its age: for `--group` without recent events. */
-export async function findGroupType(db: Database, where: { sdkAppId: string; groupId: string }): Promise<string | undefined> {
-  const row = await db.groupMessageReceipt.findFirst({ where: { sdkAppId: BigInt(where.sdkAppId), groupId: where.groupId }, select: { groupType: true } });
-  return row?.groupType;
+/** What we hold of one group, whatever its age (for a group named by hand); undefined when nothing. */
+export async function findGroupSummary(db: Database, where: { sdkAppId: string; groupId: string }): Promise<{ groupType: string; newestSeq: number } | undefined> {
+  const row = await db.groupMessageReceipt.findFirst({
+    where: { sdkAppId: BigInt(where.sdkAppId), groupId: where.groupId },
+    orderBy: { msgSeq: "desc" },
+    select: { groupType: true, msgSeq: true },
+  });
+  return row ? { groupType: row.groupType, newestSeq: Number(row.msgSeq) } : undefined;
 }
 
 const STORED_RECEIPTS = `

@@ -1,0 +1,6 @@
+export { loadConfig, type ReconcilerConfig } from "./config.js";
+export { CallBudget, realClock, type Clock } from "./call-budget.js";
+export { TencentClient, type CallResult, type AttemptCode } from "./tencent-client.js";
+export { UserSigCache } from "./user-sig-cache.js";
+export { runPass, type PassOptions, type PassReport } from "./run-pass.js";
+export type { DifferenceRow, Stop } from "./pass-types.js";
