@@ -4,3 +4,5 @@ export { TencentClient, type CallResult, type AttemptCode } from "./tencent-clie
 export { UserSigCache } from "./user-sig-cache.js";
 export { runPass, type PassOptions, type PassReport } from "./run-pass.js";
 export type { DifferenceRow, Stop } from "./pass-types.js";
+export { createReconcilerMetrics, type ReconcilerMetrics } from "./metrics.js";
+export { startReconciler, type Reconciler } from "./build-reconciler.js";
