@@ -5,7 +5,7 @@ import type { CallBudget } from "./call-budget.js";
 
 /** While Tencent's over-limit alert is in force for an app, its calls keep to this share of the budget. */
 export const ALERT_SHARE = 0.25;
-const POLL_MS = 5000;
+const DEFAULT_POLL_MS = 5000;
 const REDIS_TIMEOUT_MS = 1000;
 
 /**
@@ -18,12 +18,12 @@ export class AlertWatch {
   private timer: NodeJS.Timeout | undefined;
   private active = false;
 
-  constructor(private readonly deps: { redis: Redis; prefix: string; sdkAppId: string; budget: CallBudget; log: Logger; onChange?: () => void }) {}
+  constructor(private readonly deps: { redis: Redis; prefix: string; sdkAppId: string; budget: CallBudget; log: Logger; pollMs?: number; onChange?: () => void }) {}
 
   /** Checks now, then every few seconds until stop(). */
   async start(): Promise<void> {
     await this.check();
-    this.timer = setInterval(() => void this.check(), POLL_MS);
+    this.timer = setInterval(() => void this.check(), this.deps.pollMs ?? DEFAULT_POLL_MS);
     this.timer.unref();
   }
 

@@ -17,7 +17,7 @@ export type AppSession = { sdkAppId: string; client: TencentClient; budget: Call
 export function createAppSession(
   config: ReconcilerConfig,
   app: { sdkAppId: string; secretKey: string },
-  deps: { redis: Redis; log: Logger; metrics?: ReconcilerMetrics },
+  deps: { redis: Redis; log: Logger; metrics?: ReconcilerMetrics; alertPollMs?: number },
 ): AppSession {
   const budget = new CallBudget(config.callsPerSecond);
   const userSig = new UserSigCache({ sdkAppId: app.sdkAppId, secretKey: app.secretKey, identifier: config.adminIdentifier, nowMs: Date.now });
@@ -43,6 +43,7 @@ export function createAppSession(
     sdkAppId: app.sdkAppId,
     budget,
     log: deps.log,
+    pollMs: deps.alertPollMs,
     onChange: () => deps.metrics?.setCallRate(app.sdkAppId, budget.currentRate),
   });
   deps.metrics?.setCallRate(app.sdkAppId, budget.currentRate);

@@ -18,7 +18,11 @@ export type Reconciler = {
  * Runs a pass over every configured app at start and then every `intervalMs`, one app after
  * another. One replica is enough and more would only spend the budget twice.
  */
-export async function startReconciler(config: ReconcilerConfig, log = createLogger({ name: "reconciler", level: config.logLevel })): Promise<Reconciler> {
+export async function startReconciler(
+  config: ReconcilerConfig,
+  log = createLogger({ name: "reconciler", level: config.logLevel }),
+  options: { alertPollMs?: number } = {},
+): Promise<Reconciler> {
   const db = createDatabase({ databaseUrl: config.databaseUrl, poolMax: 2 });
   const redis = createRedis(config.redisUrl, "producer");
   let redisDown = false;
@@ -30,7 +34,7 @@ export async function startReconciler(config: ReconcilerConfig, log = createLogg
   // An alert already in force must slow the very first pass; without Redis the passes still run.
   await waitForRedis(redis, 2000).catch((error: unknown) => log.warn({ err: (error as Error).message }, "starting without redis"));
   const metrics = createReconcilerMetrics();
-  const sessions = config.apps.map((app) => createAppSession(config, app, { redis, log, metrics }));
+  const sessions = config.apps.map((app) => createAppSession(config, app, { redis, log, metrics, alertPollMs: options.alertPollMs }));
   await Promise.all(sessions.map((s) => s.alerts.start()));
   const metricsServer: Server | undefined = config.metricsPort === undefined ? undefined : await serveMetrics(metrics.registry, config.metricsPort);
 
