@@ -100,6 +100,18 @@ describe("a reconcile pass", () => {
   });
 });
 
+describe("a group named by hand", () => {
+  it("is checked even when no callback of it ever arrived, which a pass over the app cannot know of", async () => {
+    await startFake({}, 2, 5);
+    const overApp = await pass(client().tencent);
+    expect(overApp).toMatchObject({ groups: 0, checked: 0 });
+    const named = await pass(client().tencent, { groupId: "@TGS#fake1" });
+    expect(named.stopped).toBeUndefined();
+    const inGroup = (rows: { groupId: string }[]) => rows.filter((r) => r.groupId === "@TGS#fake1");
+    expect(await readCopy(testDb.url, APP)).toEqual(inGroup(fake.truth(APP)));
+  });
+});
+
 describe("a reconcile pass as an API citizen", () => {
   it.each([
     ["rate-limit codes", [60007, 60011, 60018, 60019]],
