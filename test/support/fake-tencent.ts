@@ -220,7 +220,7 @@ export class FakeTencent {
     return app;
   }
 
-  private group(sdkAppId: string, groupId: string): FakeGroup {
+  group(sdkAppId: string, groupId: string): FakeGroup {
     const group = this.app(sdkAppId).get(groupId);
     if (!group) throw new Error(`group ${groupId} is not in the fake`);
     return group;

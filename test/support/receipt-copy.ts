@@ -1,4 +1,4 @@
-import { parseReadReceipt, type ReceiptPacket } from "@receipt-sync/protocol";
+import { parseReceiptPacket, type ReceiptPacket } from "@receipt-sync/protocol";
 import { query } from "./databases.js";
 import type { TruthRow } from "./fake-tencent.js";
 
@@ -21,7 +21,7 @@ export async function readCopy(databaseUrl: string, sdkAppId: string): Promise<T
 
 /** A callback body as the worker would receive it from the queue. */
 export function packetOf(sdkAppId: string, body: Record<string, unknown>): ReceiptPacket {
-  const parsed = parseReadReceipt(body);
+  const parsed = parseReceiptPacket({ sdkAppId, clientIp: null, optPlatform: "RESTAPI", receivedAtMs: Date.now(), receipt: body });
   if (!parsed.ok) throw new Error(`fake produced an invalid callback: ${parsed.error}`);
-  return { sdkAppId, clientIp: null, optPlatform: "RESTAPI", receivedAtMs: Date.now(), receipt: parsed.value };
+  return parsed.value;
 }

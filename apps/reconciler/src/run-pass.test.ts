@@ -189,6 +189,19 @@ describe("a reconcile pass as an API citizen", () => {
     expect(others(copy)).toEqual(others(fake.truth(APP)));
   });
 
+  it("records and skips a message whose readers Postgres could not store as given, and repairs the rest", async () => {
+    await startFake({}, 1, 3);
+    const [first, second] = fake.truth(APP);
+    fake.group(APP, first!.groupId).members.push("x\ud800");
+    fake.read(APP, first!.groupId, "x\ud800", [first!.msgSeq], Date.now() - 1000);
+    await applyReceipts(db, [packetOf(APP, { CallbackCommand: "Group.CallbackAfterReadReceipt", GroupId: first!.groupId, Type: "Public", GroupMsgReceiptList: [{ MsgSeq: second!.msgSeq, ReadNum: 0, UnreadNum: 0 }], EventTime: Date.now() - 500 })]);
+    const report = await pass(client().tencent);
+    expect(report.skips).toEqual([expect.objectContaining({ groupId: first!.groupId, msgSeq: first!.msgSeq, api: "get_group_msg_receipt_detail", errorCode: -1 })]);
+    const copy = await readCopy(testDb.url, APP);
+    expect(copy.find((r) => r.msgSeq === first!.msgSeq)).toBeUndefined();
+    expect(copy.filter((r) => r.msgSeq !== first!.msgSeq)).toEqual(fake.truth(APP).filter((r) => r.msgSeq !== first!.msgSeq));
+  });
+
   it.each(["IsFinish", "IsFinished"] as const)("reads the readers' finished flag spelled %s", async (finishedFlag) => {
     await startFake({ finishedFlag, cursorOnLastPage: true }, 1, 1);
     const group = fake.createGroup(APP, "flag", { members: Array.from({ length: 13 }, (_, i) => `m${i}`) });

@@ -9,6 +9,12 @@ describe("receiptDetailSchema", () => {
     expect(receiptDetailSchema.parse({ ReadList: [] }).finished).toBeUndefined();
   });
 
+  it("refuses an account Postgres could not store as given", () => {
+    expect(receiptDetailSchema.safeParse({ ReadList: [{ Read_Account: "x\ud800" }] }).success).toBe(false);
+    expect(receiptDetailSchema.safeParse({ ReadList: [{ Read_Account: "a\u0000b" }] }).success).toBe(false);
+    expect(receiptDetailSchema.safeParse({ ReadList: [{ Read_Account: "张三😀" }] }).success).toBe(true);
+  });
+
   it("lists the accounts of the read list, or of the unread list", () => {
     expect(receiptDetailSchema.parse({ ReadList: [{ Read_Account: "a" }, { Read_Account: "b" }] }).accounts).toEqual(["a", "b"]);
     expect(receiptDetailSchema.parse({ UnreadList: [{ Unread_Account: "c" }] }).accounts).toEqual(["c"]);

@@ -30,6 +30,17 @@ export const restEnvelopeSchema = z.object({
 });
 
 const seq = z.int().min(0);
+
+/**
+ * A reader's account as the merge can store it: a NUL fails the write, and two accounts that
+ * differ only in lone surrogates would become one key (node-postgres sends both as U+FFFD).
+ * A reply listing such an account fails the schema and its message is recorded and skipped.
+ */
+const account = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((s) => s.isWellFormed() && !s.includes("\u0000"), "must be well-formed Unicode text without NUL characters");
 // The docs give integers; a flag sent as a boolean costs nothing to accept.
 const flag = z.union([z.int(), z.boolean()]).transform((v) => v === true || v === 1);
 
@@ -45,8 +56,8 @@ export const receiptCountsSchema = z.object({
  */
 export const receiptDetailSchema = z
   .object({
-    ReadList: z.array(z.object({ Read_Account: z.string() })).optional(),
-    UnreadList: z.array(z.object({ Unread_Account: z.string() })).optional(),
+    ReadList: z.array(z.object({ Read_Account: account })).optional(),
+    UnreadList: z.array(z.object({ Unread_Account: account })).optional(),
     Cursor: z.string().default(""),
     IsFinish: flag.optional(),
     IsFinished: flag.optional(),
@@ -64,7 +75,8 @@ export const groupInfoSchema = z.object({
         GroupId: z.string(),
         ErrorCode: z.int().default(0),
         ErrorInfo: z.string().default(""),
-        Type: z.string().optional(),
+        // Stored only for a message we hold no row of; an odd one is ignored, not fatal.
+        Type: z.string().min(1).max(32).refine((s) => s.isWellFormed() && !s.includes("\u0000")).optional().catch(undefined),
         NextMsgSeq: seq.optional(),
         LastMsgTime: z.int().optional(),
       }),
