@@ -1,5 +1,6 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { RECEIPT_QUEUE_NAME, type ReceiptJobData } from "@receipt-sync/queue";
 import { uniqueName } from "./databases.js";
 
@@ -22,9 +23,9 @@ export function openQueue(prefix: string, redisUrl = TEST_REDIS_URL): Queue<Rece
 const connections = new WeakMap<Queue<ReceiptJobData>, Redis>();
 
 /** Every packet waiting in the queue, in the order the jobs were added. */
-export async function queuedPackets(queue: Queue<ReceiptJobData>): Promise<ReceiptJobData["packets"]> {
+export async function queuedPackets(queue: Queue<ReceiptJobData>): Promise<ReceiptPacket[]> {
   const jobs = await queue.getJobs(["waiting", "prioritized", "delayed", "active"], 0, -1, true);
-  return jobs.flatMap((job) => job.data.packets);
+  return jobs.flatMap((job) => job.data.packets as ReceiptPacket[]);
 }
 
 /** Removes every key under `prefix` and closes the handle. */
@@ -32,4 +33,15 @@ export async function dropQueue(queue: Queue<ReceiptJobData>): Promise<void> {
   await queue.obliterate({ force: true });
   await queue.close();
   await connections.get(queue)?.quit();
+}
+
+/** Jobs under `prefix` that ran out of attempts (BullMQ's failed set). */
+export async function failedJobCount(prefix: string): Promise<number> {
+  const queue = openQueue(prefix);
+  try {
+    return (await queue.getJobCounts("failed")).failed ?? 0;
+  } finally {
+    await queue.close();
+    await connections.get(queue)?.quit();
+  }
 }

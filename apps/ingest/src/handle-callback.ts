@@ -2,7 +2,7 @@ import {
   READ_RECEIPT_COMMAND,
   REQUEST_OVER_LIMIT_COMMAND,
   parseCallbackQuery,
-  parseReadReceipt,
+  parseReceiptPacket,
   verifySign,
   type CallbackQuery,
   type ReceiptPacket,
@@ -76,18 +76,19 @@ export async function handleCallback(query: CallbackQuery, body: unknown, deps: 
   if (query.callbackCommand !== undefined && bodyCommand !== undefined && bodyCommand !== query.callbackCommand) {
     return { kind: "invalid", error: `CallbackCommand: body says ${clip(JSON.stringify(bodyCommand) ?? "")} but the query says ${query.callbackCommand}` };
   }
-  const parsed = parseReadReceipt(body);
-  if (!parsed.ok) return { kind: "invalid", error: parsed.error };
-  const receipt = parsed.value;
-  if (receipt.GroupMsgReceiptList.length === 0) return { kind: "ignored", reason: "no messages in GroupMsgReceiptList" };
-
-  const packet: ReceiptPacket = {
+  // The packet is checked whole, with the schema the worker reads it with: what passes here
+  // is what the worker will apply, so nothing is acknowledged that it would refuse.
+  const parsed = parseReceiptPacket({
     sdkAppId: query.sdkAppId,
     clientIp: query.clientIp ?? null,
     optPlatform: query.optPlatform ?? null,
     receivedAtMs: deps.nowMs(),
-    receipt,
-  };
+    receipt: body,
+  });
+  if (!parsed.ok) return { kind: "invalid", error: parsed.error };
+  const packet = parsed.value;
+  const receipt = packet.receipt;
+  if (receipt.GroupMsgReceiptList.length === 0) return { kind: "ignored", reason: "no messages in GroupMsgReceiptList" };
   try {
     const storedIn = await deps.store(packet);
     return { kind: "accepted", messages: receipt.GroupMsgReceiptList.length, storedIn };

@@ -10,7 +10,7 @@ import { scratchDir } from "../../../test/support/scratch-dir.js";
 const log = createLogger({ name: "spool-test", level: "silent" });
 const packet = (i: number) => receiptPacket({ groupId: `g${i}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 1, unread: 0, readers: ["读者"] }] });
 
-async function openSpool(dir: string, sink: ReceiptPacket[][], options: { failEnqueue?: () => boolean; maxBytes?: number } = {}) {
+async function openSpool(dir: string, sink: unknown[][], options: { failEnqueue?: () => boolean; maxBytes?: number } = {}) {
   return Spool.open({
     dir,
     maxBytes: options.maxBytes ?? 10 * 1024 * 1024,
@@ -18,7 +18,7 @@ async function openSpool(dir: string, sink: ReceiptPacket[][], options: { failEn
     redriveBatch: 3,
     enqueue: async (packets) => {
       if (options.failEnqueue?.()) throw new Error("redis down");
-      sink.push(packets);
+      sink.push([...packets]);
     },
   });
 }
@@ -74,18 +74,20 @@ describe("Spool", () => {
     await spool.close();
   });
 
-  it("skips a line torn by a crash mid-write and re-drives the rest", async () => {
+  it("sends on every line, even one it cannot read, for the worker to check or quarantine", async () => {
     const dir = scratchDir("spool-test");
     const first = await openSpool(dir, []);
     await first.append(packet(1));
     await first.close();
     const [segment] = readdirSync(dir);
-    appendFileSync(join(dir, segment!), '{"sdkAppId":"14000');
+    appendFileSync(join(dir, segment!), '{"sdkAppId":"","receipt":{}}\n{"sdkAppId":"14000');
 
     const sent: ReceiptPacket[][] = [];
     const second = await openSpool(dir, sent);
+    expect(second.depth).toBe(3);
     await second.redrive();
-    expect(sent.flat().map((p) => p.receipt.GroupId)).toEqual(["g1"]);
+    expect(sent.flat()).toEqual([expect.objectContaining({ sdkAppId: packet(1).sdkAppId }), { sdkAppId: "", receipt: {} }, '{"sdkAppId":"14000']);
+    expect(second.depth).toBe(0);
     expect(readdirSync(dir)).toEqual([]);
     await second.close();
   });

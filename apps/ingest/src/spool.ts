@@ -1,6 +1,6 @@
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { parseReceiptPacket, type ReceiptPacket } from "@receipt-sync/protocol";
+import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { GroupCommit, type Logger } from "@receipt-sync/runtime";
 
 /**
@@ -15,7 +15,7 @@ export type SpoolOptions = {
   dir: string;
   maxBytes: number;
   /** Puts packets into the queue; resolves once Redis has them. */
-  enqueue: (packets: ReceiptPacket[]) => Promise<void>;
+  enqueue: (packets: readonly unknown[]) => Promise<void>;
   log: Logger;
   /** Packets per job when re-driving. */
   redriveBatch?: number;
@@ -115,21 +115,21 @@ export class Spool {
     }
   }
 
-  private parseSegment(name: string, text: string): ReceiptPacket[] {
-    const packets: ReceiptPacket[] = [];
+  /**
+   * Every line goes on to the queue as it is, never dropped here: the worker checks each
+   * packet with the shared schema and quarantines what fails. A line that is not JSON (torn by
+   * a crash mid-write, so never acknowledged, or damaged on disk) travels as its text.
+   */
+  private parseSegment(name: string, text: string): unknown[] {
+    const packets: unknown[] = [];
     for (const line of text.split("\n")) {
       if (line === "") continue;
-      let value: unknown;
       try {
-        value = JSON.parse(line);
+        packets.push(JSON.parse(line));
       } catch {
-        // A line torn by a crash mid-write was never fsync'd, so never acknowledged.
-        this.options.log.warn({ segment: name }, "skipping a torn spool line");
-        continue;
+        this.options.log.warn({ segment: name }, "an unreadable spool line goes to quarantine");
+        packets.push(line);
       }
-      const parsed = parseReceiptPacket(value);
-      if (parsed.ok) packets.push(parsed.value);
-      else this.options.log.error({ segment: name, error: parsed.error }, "skipping an invalid spool line");
     }
     return packets;
   }

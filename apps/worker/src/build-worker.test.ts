@@ -33,15 +33,21 @@ describe("worker", () => {
     await waitFor("job removed after completion", async () => (await queue.getJob(job.id!)) === undefined);
   });
 
-  it("fails a poison job at once, keeps it in the failed set and stores nothing", async () => {
-    const poison = { packets: [{ sdkAppId: "1400000001", receipt: { GroupId: "w2", EventTime: "yesterday" } }] };
-    const job = await queue.add(RECEIPT_JOB_NAME, poison as never, RECEIPT_JOB_OPTIONS);
-    const failed = await waitFor("job in failed set", async () => {
-      const state = await queue.getJobState(job.id!);
-      return state === "failed" && (await queue.getJob(job.id!));
-    });
-    expect(failed.attemptsMade).toBe(1); // not retried: retrying cannot fix a bad payload
-    expect(failed.failedReason).toMatch(/^invalid job payload: packets\.0\./);
-    expect(await query(testDb.url, "SELECT 1 FROM group_message_receipts WHERE group_id = 'w2'")).toEqual([]);
+  it("quarantines a packet that fails the schema, writes its neighbours and completes the job", async () => {
+    const poison = { sdkAppId: "1400000001", receipt: { GroupId: "w2", EventTime: "yesterday" } };
+    const neighbour = receiptPacket({ groupId: "w3", eventTimeMs: 6, messages: [{ seq: 1, read: 1, unread: 0 }] });
+    const job = await queue.add(RECEIPT_JOB_NAME, { packets: [poison, neighbour] }, RECEIPT_JOB_OPTIONS);
+    await waitFor("job removed after completion", async () => (await queue.getJob(job.id!)) === undefined);
+    expect(await query(testDb.url, "SELECT group_id FROM group_message_receipts WHERE group_id IN ('w2', 'w3')")).toEqual([{ group_id: "w3" }]);
+    const [kept] = await query<{ reason: string; error: string; payload: unknown }>(testDb.url, "SELECT reason, error, payload FROM quarantined_callbacks");
+    expect(kept).toMatchObject({ reason: "invalid_payload", payload: poison, error: expect.stringContaining("receivedAtMs") });
+    expect(await queue.getJobCounts("failed")).toEqual({ failed: 0 });
+  });
+
+  it("quarantines a job whose envelope is not a list of packets", async () => {
+    const job = await queue.add(RECEIPT_JOB_NAME, { packets: "none" } as never, RECEIPT_JOB_OPTIONS);
+    await waitFor("job removed after completion", async () => (await queue.getJob(job.id!)) === undefined);
+    const rows = await query<{ error: string }>(testDb.url, "SELECT error FROM quarantined_callbacks WHERE payload = '{\"packets\":\"none\"}'::jsonb");
+    expect(rows).toEqual([{ error: expect.stringContaining(`job ${job.id}: packets`) }]);
   });
 });

@@ -1,9 +1,9 @@
-import { applyReceipts, createDatabase, splitByLane } from "@receipt-sync/db";
-import type { ReceiptPacket } from "@receipt-sync/protocol";
+import { applyReceipts, createDatabase, quarantineCallbacks } from "@receipt-sync/db";
 import { RECEIPT_QUEUE_NAME, createRedis } from "@receipt-sync/queue";
-import { GroupCommit, createLogger, createShutdown, secondsSince, type Logger } from "@receipt-sync/runtime";
+import { createLogger, createShutdown, type Logger } from "@receipt-sync/runtime";
 import { Queue, Worker } from "bullmq";
 import type { WorkerConfig } from "./config.js";
+import { BatchWriter } from "./batch-writer.js";
 import { createWorkerMetrics, serveMetrics } from "./metrics.js";
 import { createJobProcessor } from "./process-job.js";
 
@@ -19,39 +19,18 @@ export async function startWorker(config: WorkerConfig, log = createLogger({ nam
   const connection = createRedis(config.redisUrl, "worker");
   const queue = new Queue(RECEIPT_QUEUE_NAME, { connection, prefix: config.queuePrefix });
   const metrics = createWorkerMetrics(queue);
-  // Jobs held at the same time are written together: one transaction for many jobs. Each
-  // lane owns a share of the groups and has one transaction in flight, so the lanes' writes
-  // never wait on each other's row locks. If a transaction fails, each job's share is retried
-  // alone, so one bad job cannot fail its neighbours.
-  const lanes = Array.from(
-    { length: config.writeConcurrency },
-    () =>
-      new GroupCommit<ReceiptPacket[]>({
-        commit: async (jobs) => {
-          const packets = jobs.flat();
-          const startedAt = process.hrtime.bigint();
-          let ok = false;
-          try {
-            await applyReceipts(db, packets);
-            ok = true;
-          } finally {
-            metrics.recordWrite(packets, secondsSince(startedAt), ok);
-          }
-        },
-        sizeOf: (packets) => packets.length,
-        maxGroupSize: config.batchPackets,
-        maxConcurrentCommits: 1,
-        isolateFailures: true,
-      }),
-  );
-  // A job is done when every lane holding a share of it has committed that share. Shares that
-  // committed before another share failed are written again on retry, which is harmless.
-  const writeJob = async (packets: ReceiptPacket[]) => {
-    const shares = [...splitByLane(packets, lanes.length)].map(([lane, share]) => lanes[lane]!.submit(share));
-    const failed = (await Promise.allSettled(shares)).find((s) => s.status === "rejected");
-    if (failed) throw failed.reason;
-  };
-  const worker = new Worker(RECEIPT_QUEUE_NAME, createJobProcessor(writeJob), {
+  const writer = new BatchWriter({
+    lanes: config.writeConcurrency,
+    maxBatchPackets: config.batchPackets,
+    apply: async (packets) => void (await applyReceipts(db, packets)),
+    quarantine: async (entries) => {
+      await quarantineCallbacks(db, entries);
+      metrics.recordQuarantined(entries);
+      for (const entry of entries) log.error({ reason: entry.reason, sqlState: entry.sqlState, err: entry.error }, "callback quarantined");
+    },
+    onTransaction: (packets, seconds, ok) => metrics.recordWrite(packets, seconds, ok),
+  });
+  const worker = new Worker(RECEIPT_QUEUE_NAME, createJobProcessor(writer), {
     connection,
     prefix: config.queuePrefix,
     concurrency: config.concurrency,
@@ -64,7 +43,7 @@ export async function startWorker(config: WorkerConfig, log = createLogger({ nam
 
   worker.on("completed", () => metrics.recordJob("completed"));
   worker.on("failed", (job, error) => {
-    const willRetry = job !== undefined && error.name !== "UnrecoverableError" && job.attemptsMade < (job.opts.attempts ?? 1);
+    const willRetry = job !== undefined && job.attemptsMade < (job.opts.attempts ?? 1);
     metrics.recordJob(willRetry ? "retried" : "failed");
     log.warn({ jobId: job?.id, attempt: job?.attemptsMade, willRetry, err: error.message }, "batch failed");
   });

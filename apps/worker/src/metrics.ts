@@ -36,6 +36,12 @@ export function createWorkerMetrics(queue: Queue) {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
     registers: [registry],
   });
+  const quarantined = new Counter({
+    name: "receipt_sync_quarantined_total",
+    help: "Callbacks kept in quarantined_callbacks instead of the tables, by reason (invalid_payload, rejected_by_database).",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: "receipt_sync_queue_jobs",
     help: "Jobs in the queue by state.",
@@ -50,6 +56,9 @@ export function createWorkerMetrics(queue: Queue) {
     registry,
     recordJob(result: "completed" | "retried" | "failed") {
       jobs.inc({ result });
+    },
+    recordQuarantined(entries: readonly { reason: string }[]) {
+      for (const entry of entries) quarantined.inc({ reason: entry.reason });
     },
     recordWrite(packets: readonly ReceiptPacket[], seconds: number, ok: boolean) {
       writeSeconds.observe({ result: ok ? "ok" : "error" }, seconds);

@@ -1,17 +1,36 @@
-import type { ReceiptPacket } from "@receipt-sync/protocol";
+import type { QuarantineEntry } from "@receipt-sync/db";
+import { parseReceiptPacket, type ReceiptPacket } from "@receipt-sync/protocol";
 import { parseReceiptJob } from "@receipt-sync/queue";
-import { UnrecoverableError, type Job } from "bullmq";
+import type { Job } from "bullmq";
+
+export type JobWriter = {
+  /** Resolves once every packet is applied or quarantined; rejects when the job should be retried. */
+  write: (packets: readonly ReceiptPacket[]) => Promise<void>;
+  quarantine: (entries: QuarantineEntry[]) => Promise<void>;
+};
 
 /**
- * Validates a job again and hands its packets to the batch writer; the job completes when the
- * transaction holding them commits. A payload that fails the shared schema (an older
- * producer, a hand-made job) would fail the same way on every retry, so it goes straight to
- * the failed set instead.
+ * Checks each packet of a job with the schema the ingest used and hands the valid ones to the
+ * batch writer. A packet that fails the schema (an older or foreign producer, a hand-made job,
+ * an unreadable spool line) would fail the same way on every retry: it is quarantined, and the
+ * rest of the job is written. The job completes once every packet is written or quarantined,
+ * so the failed set only holds jobs that ran out of retries for transient reasons.
  */
-export function createJobProcessor(writeBatch: (packets: ReceiptPacket[]) => Promise<void>): (job: Job) => Promise<void> {
+export function createJobProcessor(writer: JobWriter): (job: Job) => Promise<void> {
   return async (job) => {
-    const parsed = parseReceiptJob(job.data);
-    if (!parsed.ok) throw new UnrecoverableError(`invalid job payload: ${parsed.error}`);
-    await writeBatch(parsed.value.packets);
+    const envelope = parseReceiptJob(job.data);
+    if (!envelope.ok) {
+      await writer.quarantine([{ raw: job.data, reason: "invalid_payload", error: `job ${job.id}: ${envelope.error}`, sqlState: null }]);
+      return;
+    }
+    const valid: ReceiptPacket[] = [];
+    const invalid: QuarantineEntry[] = [];
+    for (const raw of envelope.value.packets) {
+      const parsed = parseReceiptPacket(raw);
+      if (parsed.ok) valid.push(parsed.value);
+      else invalid.push({ raw, reason: "invalid_payload", error: parsed.error, sqlState: null });
+    }
+    if (invalid.length > 0) await writer.quarantine(invalid);
+    if (valid.length > 0) await writer.write(valid);
   };
 }

@@ -9,3 +9,14 @@ export { receiptDifferences, messageKey, type ReceiptState, type Difference } fr
 export { findActiveGroups, findGroupSummary, findStoredReceipts, type ActiveGroup, type MessageRef } from "./reconcile-queries.js";
 export { applyRepairs, type Repair, type AppliedRepair } from "./apply-repairs.js";
 export { recordSkips, type Skip } from "./record-skips.js";
+export {
+  quarantineCallbacks,
+  listQuarantined,
+  purgeQuarantined,
+  retryQuarantined,
+  sqlStateOf,
+  type QuarantineEntry,
+  type QuarantineReason,
+  type QuarantinedCallback,
+  type RetryOutcome,
+} from "./quarantine.js";

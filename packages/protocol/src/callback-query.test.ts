@@ -21,8 +21,11 @@ describe("parseCallbackQuery", () => {
     expect(parseCallbackQuery({ SdkAppid: "1", Sign: ["a", "b"] })).toEqual({ ok: false, error: "query parameter Sign must appear once" });
   });
 
-  it("rejects over-long or NUL-bearing text that Postgres could not store", () => {
-    expect(parseCallbackQuery({ SdkAppid: "1", ClientIP: "x".repeat(65) })).toMatchObject({ ok: false, error: expect.stringContaining("ClientIP") });
-    expect(parseCallbackQuery({ SdkAppid: "1", OptPlatform: "iOS\u0000" })).toMatchObject({ ok: false, error: expect.stringContaining("OptPlatform") });
+  it("reads an empty value as absent, as an admin's REST read sends ClientIP", () => {
+    expect(parseCallbackQuery({ SdkAppid: "1", ClientIP: "", OptPlatform: "", CallbackCommand: "" })).toMatchObject({
+      ok: true,
+      value: { clientIp: undefined, optPlatform: undefined, callbackCommand: undefined },
+    });
+    expect(parseCallbackQuery({ SdkAppid: "" })).toEqual({ ok: false, error: "missing query parameter SdkAppid" });
   });
 });

@@ -1,7 +1,11 @@
-import type { ParseResult } from "./read-receipt.js";
-import { MAX_QUERY_TEXT_CHARS } from "./receipt-packet.js";
+import { parseWith, type ParseResult } from "./parse-with.js";
+import { sdkAppIdSchema } from "./read-receipt.js";
 
-/** The query string Tencent puts on every callback URL. Note the spelling `SdkAppid`. */
+/**
+ * The query string Tencent puts on every callback URL. Note the spelling `SdkAppid`. An empty
+ * value (`ClientIP=`) reads as absent. ClientIP and OptPlatform are checked where they are
+ * stored, by the packet schema.
+ */
 export type CallbackQuery = {
   sdkAppId: string;
   callbackCommand: string | undefined;
@@ -29,20 +33,17 @@ export function parseCallbackQuery(query: Record<string, unknown>): ParseResult<
   const values: Partial<Record<keyof CallbackQuery, string>> = {};
   for (const [field, key] of Object.entries(FIELDS) as [keyof CallbackQuery, string][]) {
     const raw = query[key];
-    if (raw === undefined) continue;
+    if (raw === undefined || raw === "") continue;
     if (typeof raw !== "string") return { ok: false, error: `query parameter ${key} must appear once` };
-    if (raw.length > MAX_QUERY_TEXT_CHARS || raw.includes("\u0000")) {
-      return { ok: false, error: `query parameter ${key} must be at most ${MAX_QUERY_TEXT_CHARS} characters of text` };
-    }
     values[field] = raw;
   }
-  const sdkAppId = values.sdkAppId;
-  if (sdkAppId === undefined || sdkAppId === "") return { ok: false, error: "missing query parameter SdkAppid" };
-  if (!/^[0-9]{1,18}$/.test(sdkAppId)) return { ok: false, error: "query parameter SdkAppid must be a number" };
+  if (values.sdkAppId === undefined) return { ok: false, error: "missing query parameter SdkAppid" };
+  const sdkAppId = parseWith(sdkAppIdSchema, values.sdkAppId);
+  if (!sdkAppId.ok) return { ok: false, error: "query parameter SdkAppid must be a number" };
   return {
     ok: true,
     value: {
-      sdkAppId,
+      sdkAppId: sdkAppId.value,
       callbackCommand: values.callbackCommand,
       clientIp: values.clientIp,
       optPlatform: values.optPlatform,

@@ -4,12 +4,12 @@ export {
   MAX_MESSAGES_PER_PACKET,
   MAX_READERS_PER_MESSAGE,
   readReceiptCallbackSchema,
-  parseReadReceipt,
-  describeIssues,
+  sdkAppIdSchema,
   type ReadReceiptCallback,
   type GroupMsgReceipt,
-  type ParseResult,
 } from "./read-receipt.js";
+export { parseWith, type ParseResult } from "./parse-with.js";
+export { isStorableText, storableText } from "./storable-text.js";
 export { computeSign, verifySign, SIGN_WINDOW_SECONDS, type SignCheck } from "./verify-sign.js";
 export { OK_REPLY, ErrorCodes, failReply, type TencentReply } from "./envelope.js";
 export { parseCallbackQuery, type CallbackQuery } from "./callback-query.js";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { storableText } from "./storable-text.js";
 
 export const READ_RECEIPT_COMMAND = "Group.CallbackAfterReadReceipt";
 
@@ -10,13 +11,8 @@ export const MAX_MESSAGES_PER_PACKET = 1000;
 export const MAX_EVENT_TIME_MS = 253_402_300_799_999;
 const POSTGRES_INT_MAX = 2_147_483_647;
 
-// Postgres text columns cannot hold U+0000; letting one through would poison the worker.
-export const safeText = (maxChars: number) =>
-  z
-    .string()
-    .min(1, "must not be empty")
-    .max(maxChars, `must be at most ${maxChars} characters`)
-    .refine((s) => !s.includes("\u0000"), "must not contain NUL characters");
+/** An SDKAppID as Tencent writes it: digits, stored as BIGINT. */
+export const sdkAppIdSchema = z.string().regex(/^[0-9]{1,18}$/, "must be a number");
 
 // zod's int() already restricts to safe integers, so a MsgSeq beyond 2^53 (which JSON.parse
 // would silently round) is rejected instead of being stored as a different message.
@@ -27,7 +23,7 @@ const eventTimeMs = z
   .union([z.int(), z.string().regex(/^[0-9]{1,16}$/, "must be milliseconds since epoch").transform(Number)])
   .pipe(z.int().min(1).max(MAX_EVENT_TIME_MS, "is beyond the year 9999"));
 
-export const readReceiptMemberSchema = z.object({ Member_Account: safeText(128) });
+export const readReceiptMemberSchema = z.object({ Member_Account: storableText(128) });
 
 export const groupMsgReceiptSchema = z.object({
   MsgSeq: z.int().min(0),
@@ -42,28 +38,11 @@ export const groupMsgReceiptSchema = z.object({
  */
 export const readReceiptCallbackSchema = z.object({
   CallbackCommand: z.literal(READ_RECEIPT_COMMAND),
-  GroupId: safeText(128),
-  Type: safeText(32),
+  GroupId: storableText(128),
+  Type: storableText(32),
   GroupMsgReceiptList: z.array(groupMsgReceiptSchema).max(MAX_MESSAGES_PER_PACKET),
   EventTime: eventTimeMs,
 });
 
 export type ReadReceiptCallback = z.output<typeof readReceiptCallbackSchema>;
 export type GroupMsgReceipt = z.output<typeof groupMsgReceiptSchema>;
-
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: string };
-
-/** Formats the first few schema issues as `path: message`, e.g. `GroupMsgReceiptList.0.MsgSeq: ...`. */
-export function describeIssues(error: z.ZodError, maxIssues = 3): string {
-  const parts = error.issues.slice(0, maxIssues).map((issue) => {
-    const path = issue.path.length > 0 ? issue.path.join(".") : "body";
-    return `${path}: ${issue.message}`;
-  });
-  const more = error.issues.length - maxIssues;
-  return more > 0 ? `${parts.join("; ")} (+${more} more)` : parts.join("; ");
-}
-
-export function parseReadReceipt(body: unknown): ParseResult<ReadReceiptCallback> {
-  const result = readReceiptCallbackSchema.safeParse(body);
-  return result.success ? { ok: true, value: result.data } : { ok: false, error: describeIssues(result.error) };
-}

@@ -1,25 +1,31 @@
 import { z } from "zod";
-import { describeIssues, readReceiptCallbackSchema, safeText, type ParseResult } from "./read-receipt.js";
+import { parseWith, type ParseResult } from "./parse-with.js";
+import { readReceiptCallbackSchema, sdkAppIdSchema } from "./read-receipt.js";
+import { optionalStorableText } from "./storable-text.js";
 
-/**
- * One accepted callback as it travels from ingest to worker: the validated body plus what
- * only the URL and the moment of arrival tell. The worker re-validates it with this schema,
- * so a job written by an older or foreign producer cannot reach the database unchecked.
- */
 /** ClientIP and OptPlatform are stored as free text; an IPv6 address fits easily. */
 export const MAX_QUERY_TEXT_CHARS = 64;
 
+/**
+ * One callback as it travels from ingest to worker: the body plus what only the URL and the
+ * moment of arrival tell. This is the one definition of a valid callback. The ingest builds
+ * the packet and acknowledges it only if it passes this schema; the worker parses each packet
+ * of a job with the same schema. Parsing is idempotent over JSON (its output, serialised and
+ * parsed again, passes unchanged), so what the ingest acknowledged is what the worker reads.
+ */
 export const receiptPacketSchema = z.object({
-  sdkAppId: z.string().regex(/^[0-9]{1,18}$/, "must be a number"),
-  clientIp: safeText(MAX_QUERY_TEXT_CHARS).nullable(),
-  optPlatform: safeText(MAX_QUERY_TEXT_CHARS).nullable(),
+  sdkAppId: sdkAppIdSchema,
+  clientIp: optionalStorableText(MAX_QUERY_TEXT_CHARS),
+  optPlatform: optionalStorableText(MAX_QUERY_TEXT_CHARS),
   receivedAtMs: z.int().min(0),
   receipt: readReceiptCallbackSchema,
 });
 
 export type ReceiptPacket = z.output<typeof receiptPacketSchema>;
 
+// Errors name the fields as the caller wrote them: query parameters, then the body's own.
+const CALLER_NAMES = { sdkAppId: "query SdkAppid", clientIp: "query ClientIP", optPlatform: "query OptPlatform", receipt: "" };
+
 export function parseReceiptPacket(value: unknown): ParseResult<ReceiptPacket> {
-  const result = receiptPacketSchema.safeParse(value);
-  return result.success ? { ok: true, value: result.data } : { ok: false, error: describeIssues(result.error) };
+  return parseWith(receiptPacketSchema, value, CALLER_NAMES);
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isStorableText, storableText } from "./storable-text.js";
 
 /**
  * The admin REST APIs the reconciler calls, and the parts of their replies it reads. Every
@@ -36,11 +37,7 @@ const seq = z.int().min(0);
  * differ only in lone surrogates would become one key (node-postgres sends both as U+FFFD).
  * A reply listing such an account fails the schema and its message is recorded and skipped.
  */
-const account = z
-  .string()
-  .min(1)
-  .max(128)
-  .refine((s) => s.isWellFormed() && !s.includes("\u0000"), "must be well-formed Unicode text without NUL characters");
+const account = storableText(128);
 // The docs give integers; a flag sent as a boolean costs nothing to accept.
 const flag = z.union([z.int(), z.boolean()]).transform((v) => v === true || v === 1);
 
@@ -76,7 +73,7 @@ export const groupInfoSchema = z.object({
         ErrorCode: z.int().default(0),
         ErrorInfo: z.string().default(""),
         // Stored only for a message we hold no row of; an odd one is ignored, not fatal.
-        Type: z.string().min(1).max(32).refine((s) => s.isWellFormed() && !s.includes("\u0000")).optional().catch(undefined),
+        Type: z.string().min(1).max(32).refine(isStorableText).optional().catch(undefined),
         NextMsgSeq: seq.optional(),
         LastMsgTime: z.int().optional(),
       }),

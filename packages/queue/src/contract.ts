@@ -1,4 +1,4 @@
-import { receiptPacketSchema, describeIssues, type ParseResult, type ReceiptPacket } from "@receipt-sync/protocol";
+import { parseWith, type ParseResult } from "@receipt-sync/protocol";
 import { withTimeout } from "@receipt-sync/runtime";
 import type { JobsOptions, Queue } from "bullmq";
 import { z } from "zod";
@@ -8,15 +8,18 @@ export const RECEIPT_QUEUE_NAME = "read-receipts";
 export const RECEIPT_JOB_NAME = "apply-receipts";
 export const DEFAULT_QUEUE_PREFIX = "receipt-sync";
 
-/** A job carries every callback that arrived while the previous enqueue was in flight. */
+/**
+ * A job carries every callback that arrived while the previous enqueue was in flight. The
+ * envelope is checked here; each packet is checked on its own by the worker (with the packet
+ * schema the ingest used), so one packet that fails cannot take its neighbours down with it.
+ */
 export const receiptJobSchema = z.object({
-  packets: z.array(receiptPacketSchema).min(1),
+  packets: z.array(z.unknown()).min(1),
 });
-export type ReceiptJobData = { packets: ReceiptPacket[] };
+export type ReceiptJobData = z.output<typeof receiptJobSchema>;
 
 export function parseReceiptJob(data: unknown): ParseResult<ReceiptJobData> {
-  const result = receiptJobSchema.safeParse(data);
-  return result.success ? { ok: true, value: result.data } : { ok: false, error: describeIssues(result.error) };
+  return parseWith(receiptJobSchema, data);
 }
 
 /**
@@ -35,6 +38,6 @@ export const RECEIPT_JOB_OPTIONS: JobsOptions = {
  * Adds one job holding `packets`; rejects if Redis has not stored it within `timeoutMs`. The
  * add is not cancelled and may still land later: harmless, the worker's writes are idempotent.
  */
-export async function addReceiptJob(queue: Queue<ReceiptJobData>, packets: ReceiptPacket[], timeoutMs: number): Promise<void> {
-  await withTimeout(queue.add(RECEIPT_JOB_NAME, { packets }, RECEIPT_JOB_OPTIONS), timeoutMs, `Redis did not accept the job within ${timeoutMs} ms`);
+export async function addReceiptJob(queue: Queue<ReceiptJobData>, packets: readonly unknown[], timeoutMs: number): Promise<void> {
+  await withTimeout(queue.add(RECEIPT_JOB_NAME, { packets: packets as unknown[] }, RECEIPT_JOB_OPTIONS), timeoutMs, `Redis did not accept the job within ${timeoutMs} ms`);
 }

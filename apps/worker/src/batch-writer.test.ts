@@ -1,0 +1,156 @@
+import { applyReceipts, createDatabase, quarantineCallbacks, type Database } from "@receipt-sync/db";
+import type { ReceiptPacket } from "@receipt-sync/protocol";
+import fc from "fast-check";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createTestDatabase, query, type TestDatabase } from "../../../test/support/databases.js";
+import { receiptPacket } from "../../../test/support/fixtures.js";
+import { BatchWriter } from "./batch-writer.js";
+import { classifyDbError } from "./classify-db-error.js";
+
+let testDb: TestDatabase;
+let db: Database;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  db = createDatabase({ databaseUrl: testDb.url, poolMax: 2 });
+});
+afterAll(async () => {
+  await db.$disconnect();
+  await testDb.drop();
+});
+beforeEach(async () => {
+  await query(testDb.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events, quarantined_callbacks");
+});
+
+const good = (i: number) => receiptPacket({ groupId: `g${i % 7}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 1, unread: 2, readers: [`u${i}`] }] });
+
+// Callbacks the packet schema refuses, so only a writer handed them directly can meet them.
+// Each makes real Postgres fail with a data error of its own class.
+const culprits: Record<string, (i: number) => ReceiptPacket> = {
+  // node-postgres sends both as U+FFFD: one statement would update a row twice.
+  "21000 (lone surrogates)": (i) => receiptPacket({ groupId: `g${i % 7}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 2, unread: 0, readers: ["x\ud800", "x\udbff"] }] }),
+  "22021 (NUL in text)": (i) => receiptPacket({ groupId: `g${i % 7}\u0000`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 1, unread: 0 }] }),
+  "22003 (count beyond int)": (i) => receiptPacket({ groupId: `g${i % 7}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 2 ** 31, unread: 0 }] }),
+};
+
+function countingWriter(options: { apply?: (packets: readonly ReceiptPacket[]) => Promise<void> } = {}) {
+  const stats = { transactions: 0, failed: 0, quarantined: 0 };
+  const writer = new BatchWriter({
+    lanes: 1,
+    maxBatchPackets: 500,
+    apply: options.apply ?? (async (packets) => void (await applyReceipts(db, packets))),
+    quarantine: async (entries) => {
+      stats.quarantined += entries.length;
+      await quarantineCallbacks(db, entries);
+    },
+    onTransaction: (_packets, _seconds, ok) => {
+      stats.transactions += 1;
+      if (!ok) stats.failed += 1;
+    },
+  });
+  return { writer, stats };
+}
+
+const count = async (table: string) => (await query<{ n: number }>(testDb.url, `SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
+
+describe("BatchWriter", () => {
+  it("applies 499 of 500 and quarantines the one bad callback, wherever it sits, in 10 to 20 transactions", async () => {
+    const positions = fc.sample(fc.integer({ min: 0, max: 499 }), { numRuns: 3, seed: 11 });
+    const cases = [...Object.keys(culprits).map((kind, k) => [kind, [0, 499, 250][k]!] as const), ...positions.map((p) => ["22003 (count beyond int)", p] as const)];
+    for (const [kind, position] of cases) {
+      await query(testDb.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events, quarantined_callbacks");
+      const packets = Array.from({ length: 500 }, (_, i) => (i === position ? culprits[kind]!(i) : good(i)));
+      const { writer, stats } = countingWriter();
+      await writer.write(packets);
+
+      expect({ kind, position, messages: await count("group_message_receipts") }).toEqual({ kind, position, messages: 499 });
+      expect(await count("read_receipt_events")).toBe(499);
+      const quarantined = await query<{ reason: string; sql_state: string; payload_text: string }>(testDb.url, "SELECT reason, sql_state, payload_text FROM quarantined_callbacks");
+      expect(quarantined).toEqual([{ reason: "rejected_by_database", sql_state: kind.slice(0, 5), payload_text: JSON.stringify(packets[position]) }]);
+      // 1 for the whole batch, 1 or 2 per halving (8 or 9 halvings from 500), 1 alone.
+      expect(stats.transactions).toBeGreaterThanOrEqual(10);
+      expect(stats.transactions).toBeLessThanOrEqual(20);
+    }
+  });
+
+  it("writes a whole batch in one transaction when nothing is wrong", async () => {
+    const { writer, stats } = countingWriter();
+    await writer.write(Array.from({ length: 500 }, (_, i) => good(i)));
+    expect(stats).toEqual({ transactions: 1, failed: 0, quarantined: 0 });
+    expect(await count("group_message_receipts")).toBe(500);
+  });
+
+  it("keeps each of several culprits apart and applies everything else", async () => {
+    const bad = new Set([3, 4, 97, 311]);
+    const packets = Array.from({ length: 400 }, (_, i) => (bad.has(i) ? culprits["22021 (NUL in text)"]!(i) : good(i)));
+    const { writer, stats } = countingWriter();
+    await writer.write(packets);
+    expect(await count("group_message_receipts")).toBe(396);
+    expect(stats.quarantined).toBe(4);
+    expect(await count("quarantined_callbacks")).toBe(4);
+  });
+
+  it("quarantines nothing on a dropped connection, and rejects so the job is retried", async () => {
+    let calls = 0;
+    const { writer, stats } = countingWriter({
+      apply: async (packets) => {
+        calls += 1;
+        // The first transaction loses its connection half-way, as in a failover.
+        if (calls === 1) await db.$transaction([db.$executeRawUnsafe("SELECT 1"), db.$executeRawUnsafe("SELECT pg_terminate_backend(pg_backend_pid())")]);
+        await applyReceipts(db, packets);
+      },
+    });
+    const packets = Array.from({ length: 50 }, (_, i) => good(i));
+    await expect(writer.write(packets)).rejects.toThrow(/Connection terminated|terminating connection/);
+    expect(stats).toEqual({ transactions: 1, failed: 1, quarantined: 0 });
+    expect(await count("group_message_receipts")).toBe(0);
+
+    // The retry gets a fresh connection from the pool and writes everything.
+    await writer.write(packets);
+    expect(await count("group_message_receipts")).toBe(50);
+    expect(await count("quarantined_callbacks")).toBe(0);
+  });
+
+  it("counts the same callback quarantined again as another attempt, not another row", async () => {
+    const culprit = culprits["22021 (NUL in text)"]!(1);
+    const { writer } = countingWriter();
+    await writer.write([culprit, good(2)]);
+    await writer.write([culprit]);
+    expect(await query(testDb.url, "SELECT attempts, payload IS NULL AS no_jsonb FROM quarantined_callbacks")).toEqual([{ attempts: 2, no_jsonb: true }]);
+  });
+});
+
+describe("classifyDbError", () => {
+  const withState = (code: string) => Object.assign(new Error(`failed with ${code}`), { meta: { driverAdapterError: { cause: { originalCode: code } } } });
+
+  it.each([
+    ["21000", "data"],
+    ["22001", "data"],
+    ["22P02", "data"],
+    ["23505", "data"],
+    ["23502", "data"],
+    ["40001", "transient"],
+    ["40P01", "transient"],
+    ["53300", "transient"],
+    ["57P01", "transient"],
+    ["57014", "transient"],
+    ["08006", "transient"],
+    ["55P03", "transient"],
+    ["25P03", "transient"],
+    ["42P01", "transient"],
+    ["XX000", "unknown"],
+    ["P0001", "unknown"],
+  ])("takes SQLSTATE %s as %s", (code, kind) => {
+    expect(classifyDbError(withState(code))).toMatchObject({ kind, sqlState: code });
+  });
+
+  it("takes a failure without SQLSTATE (a broken socket, a deadline) as transient", () => {
+    expect(classifyDbError(Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }))).toMatchObject({ kind: "transient", sqlState: null });
+    expect(classifyDbError(new Error("Connection terminated unexpectedly"))).toMatchObject({ kind: "transient", sqlState: null });
+  });
+
+  it("reads the SQLSTATE of a real failure through Prisma", async () => {
+    const error = await db.$executeRawUnsafe("SELECT 'abc'::int").catch((e: unknown) => e);
+    expect(classifyDbError(error)).toMatchObject({ kind: "data", sqlState: "22P02" });
+  });
+});

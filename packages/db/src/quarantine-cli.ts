@@ -1,0 +1,51 @@
+// `npm run quarantine -- list [--json] | retry [id...] | purge [id...]`: callbacks that could not be written.
+import { parseArgs } from "node:util";
+import { createDatabase } from "./create-client.js";
+import { listQuarantined, purgeQuarantined, retryQuarantined } from "./quarantine.js";
+
+const USAGE = "usage: npm run quarantine -- list [--json] | retry [id...] | purge [id...]";
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({ allowPositionals: true, options: { json: { type: "boolean" } } });
+} catch (error) {
+  fail(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+}
+const [command, ...ids] = parsed.positionals;
+if (!command || !["list", "retry", "purge"].includes(command)) fail(USAGE);
+if (ids.some((id) => !/^[0-9]{1,18}$/.test(id))) fail(`ids are whole numbers, as list shows them\n${USAGE}`);
+const databaseUrl = process.env.DATABASE_URL;
+if (!databaseUrl) fail("DATABASE_URL is not set: export it, e.g. DATABASE_URL=postgresql://postgres@127.0.0.1:5432/receipts");
+
+const db = createDatabase({ databaseUrl, poolMax: 1 });
+try {
+  if (command === "list") {
+    const rows = await listQuarantined(db, ids);
+    if (parsed.values.json) console.log(JSON.stringify(rows, null, 2));
+    else if (rows.length === 0) console.log("no quarantined callbacks");
+    else console.table(rows.map(({ payloadText, error, ...row }) => ({ ...row, error: clip(error), bytes: payloadText.length })));
+  } else if (command === "retry") {
+    const outcomes = await retryQuarantined(db, ids);
+    const applied = outcomes.filter((o) => o.result === "applied").length;
+    for (const o of outcomes) if (o.result !== "applied") console.log(`${o.id}: ${o.result.replace("_", " ")}: ${clip(o.error ?? "")}`);
+    console.log(`applied ${applied} of ${outcomes.length} quarantined callback(s)`);
+    if (applied < outcomes.length) process.exitCode = 1;
+  } else {
+    console.log(`purged ${await purgeQuarantined(db, ids)} quarantined callback(s)`);
+  }
+} catch (error) {
+  console.error(`quarantine ${command} failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+} finally {
+  await db.$disconnect();
+}
+
+function clip(text: string): string {
+  const line = text.replace(/\s+/g, " ");
+  return line.length > 100 ? `${line.slice(0, 100)}…` : line;
+}

@@ -1,0 +1,83 @@
+import { spawnSync } from "node:child_process";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createTestDatabase, query, type TestDatabase } from "../../../test/support/databases.js";
+import { receiptPacket } from "../../../test/support/fixtures.js";
+import { REPO_ROOT } from "../../../test/support/processes.js";
+import { createDatabase, type Database } from "./create-client.js";
+import { quarantineCallbacks } from "./quarantine.js";
+
+let testDb: TestDatabase;
+let db: Database;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  db = createDatabase({ databaseUrl: testDb.url, poolMax: 1 });
+});
+beforeEach(async () => {
+  await query(testDb.url, "TRUNCATE quarantined_callbacks, group_message_receipts");
+});
+afterAll(async () => {
+  await db.$disconnect();
+  await testDb.drop();
+});
+
+function quarantine(...args: string[]) {
+  const result = spawnSync(process.execPath, ["packages/db/dist/quarantine-cli.js", ...args], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH, DATABASE_URL: testDb.url },
+    encoding: "utf8",
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("quarantineCallbacks", () => {
+  it("keeps any value as received, even text Postgres could not hold as jsonb", async () => {
+    const odd = { GroupId: "x\ud800", note: "a\u0000b", deep: JSON.parse(`${"[".repeat(200)}${"]".repeat(200)}`) };
+    await quarantineCallbacks(db, [
+      { raw: odd, reason: "invalid_payload", error: "bad \ud800 text\u0000", sqlState: null },
+      { raw: "a torn spool line", reason: "invalid_payload", error: "not JSON", sqlState: null },
+      { raw: undefined, reason: "invalid_payload", error: "no data", sqlState: null },
+    ]);
+    const rows = await query<{ payload: unknown; payload_text: string; error: string }>(testDb.url, "SELECT payload, payload_text, error FROM quarantined_callbacks ORDER BY error");
+    expect(rows.map((r) => JSON.parse(r.payload_text))).toEqual([odd, null, "a torn spool line"]);
+    expect(rows.map((r) => r.payload)).toEqual([null, null, "a torn spool line"]);
+    expect(rows.map((r) => r.error)).toEqual(["bad \ufffd text\\u0000", "no data", "not JSON"]);
+  });
+});
+
+describe("npm run quarantine", () => {
+  it("lists, retries with the current code, and purges", async () => {
+    // One that an older version refused but this one can write, one that no version can.
+    const fixable = receiptPacket({ groupId: "q-fixed", eventTimeMs: 7, messages: [{ seq: 1, read: 1, unread: 0, readers: ["a"] }] });
+    const hopeless = { sdkAppId: "1400000001", receipt: { GroupId: "q-bad" } };
+    await quarantineCallbacks(db, [
+      { raw: fixable, reason: "rejected_by_database", error: "an older bug", sqlState: "21000" },
+      { raw: hopeless, reason: "invalid_payload", error: "receipt: missing fields", sqlState: null },
+    ]);
+
+    const listed = quarantine("list", "--json");
+    expect(listed.status).toBe(0);
+    const rows = JSON.parse(listed.stdout) as { id: string; reason: string; attempts: number; payloadText: string }[];
+    expect(rows.map((r) => [r.reason, r.attempts, JSON.parse(r.payloadText)]).sort()).toEqual([
+      ["invalid_payload", 1, hopeless],
+      ["rejected_by_database", 1, fixable],
+    ]);
+    const hopelessId = rows.find((r) => r.reason === "invalid_payload")!.id;
+    expect(quarantine("list").stdout).toContain("rejected_by_database");
+
+    const retried = quarantine("retry");
+    expect(retried.status).toBe(1); // one is still quarantined
+    expect(retried.stdout).toContain("applied 1 of 2");
+    expect(retried.stdout).toContain(`${hopelessId}: still invalid`);
+    expect(await query(testDb.url, "SELECT read_num FROM group_message_receipts WHERE group_id = 'q-fixed'")).toEqual([{ read_num: 1 }]);
+    expect(await query(testDb.url, "SELECT id::text, attempts FROM quarantined_callbacks")).toEqual([{ id: hopelessId, attempts: 2 }]);
+
+    expect(quarantine("purge", hopelessId).stdout).toContain("purged 1");
+    expect(quarantine("list").stdout).toContain("no quarantined callbacks");
+  });
+
+  it("explains bad arguments", () => {
+    expect(quarantine().status).toBe(2);
+    expect(quarantine("retry", "abc")).toMatchObject({ status: 2, stderr: expect.stringContaining("whole numbers") });
+  });
+});

@@ -1,0 +1,154 @@
+import { createHash } from "node:crypto";
+import { isStorableText, parseReceiptPacket } from "@receipt-sync/protocol";
+import type { Database } from "./create-client.js";
+import { reduceReceipts } from "./reduce-receipts.js";
+import { arrayLiteral, receiptStatements } from "./receipt-sql.js";
+
+/**
+ * Callbacks that cannot be written are kept here as received, never dropped. A quarantine
+ * write must itself never fail on its data, or the callback would be stuck for ever, so
+ * every column is made storable first: the payload as JSON.stringify writes it (which escapes
+ * NUL and lone surrogates), the jsonb copy only when Postgres can hold it, the error text
+ * made well-formed.
+ */
+export type QuarantineReason = "invalid_payload" | "rejected_by_database";
+
+export type QuarantineEntry = { raw: unknown; reason: QuarantineReason; error: string; sqlState: string | null };
+
+export type QuarantinedCallback = {
+  id: string;
+  reason: string;
+  error: string;
+  sqlState: string | null;
+  firstSeenAt: string;
+  lastSeenAt: string;
+  attempts: number;
+  payloadText: string;
+};
+
+// The same callback seen again (a job retried after a transient error) bumps its row.
+const UPSERT_QUARANTINE = `
+  INSERT INTO quarantined_callbacks (fingerprint, payload, payload_text, reason, error, sql_state, attempts)
+  SELECT t.fingerprint, t.payload, t.payload_text, t.reason, t.error, t.sql_state, t.attempts
+  FROM unnest($1::text[], $2::jsonb[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[])
+       AS t(fingerprint, payload, payload_text, reason, error, sql_state, attempts)
+  ORDER BY t.fingerprint
+  ON CONFLICT (fingerprint) DO UPDATE SET
+    reason = EXCLUDED.reason,
+    error = EXCLUDED.error,
+    sql_state = EXCLUDED.sql_state,
+    last_seen_at = now(),
+    attempts = quarantined_callbacks.attempts + EXCLUDED.attempts`;
+
+export async function quarantineCallbacks(db: Database, entries: readonly QuarantineEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  // One row per fingerprint: a statement may not update the same row twice.
+  const rows = new Map<string, { payload: string | null; payloadText: string; entry: QuarantineEntry; attempts: number }>();
+  for (const entry of entries) {
+    const payloadText = JSON.stringify(entry.raw) ?? "null";
+    const fingerprint = createHash("sha256").update(payloadText).digest("hex");
+    const seen = rows.get(fingerprint);
+    if (seen) seen.attempts += 1;
+    else rows.set(fingerprint, { payload: fitsJsonb(entry.raw) ? payloadText : null, payloadText, entry, attempts: 1 });
+  }
+  const list = [...rows];
+  await db.$executeRawUnsafe(
+    UPSERT_QUARANTINE,
+    arrayLiteral(list.map(([fingerprint]) => fingerprint)),
+    arrayLiteral(list.map(([, r]) => r.payload)),
+    arrayLiteral(list.map(([, r]) => r.payloadText)),
+    arrayLiteral(list.map(([, r]) => r.entry.reason)),
+    arrayLiteral(list.map(([, r]) => storable(r.entry.error))),
+    arrayLiteral(list.map(([, r]) => r.entry.sqlState)),
+    arrayLiteral(list.map(([, r]) => r.attempts)),
+  );
+}
+
+/** Quarantined callbacks, oldest first: all of them, or those named. */
+export async function listQuarantined(db: Database, ids: readonly string[] = [], limit = 1000): Promise<QuarantinedCallback[]> {
+  const rows = await db.quarantinedCallback.findMany({
+    where: ids.length > 0 ? { id: { in: ids.map(BigInt) } } : {},
+    orderBy: { id: "asc" },
+    take: limit,
+  });
+  return rows.map((r) => ({
+    id: r.id.toString(),
+    reason: r.reason,
+    error: r.error,
+    sqlState: r.sqlState,
+    firstSeenAt: r.firstSeenAt.toISOString(),
+    lastSeenAt: r.lastSeenAt.toISOString(),
+    attempts: r.attempts,
+    payloadText: r.payloadText,
+  }));
+}
+
+/** Deletes quarantined callbacks (all, or those named); they are gone for good. */
+export async function purgeQuarantined(db: Database, ids: readonly string[] = []): Promise<number> {
+  const result = await db.quarantinedCallback.deleteMany({ where: ids.length > 0 ? { id: { in: ids.map(BigInt) } } : {} });
+  return result.count;
+}
+
+export type RetryOutcome = { id: string; result: "applied" | "still_invalid" | "still_rejected"; error?: string };
+
+/**
+ * Re-applies quarantined callbacks with the current code (e.g. after an upgrade that fixed
+ * the cause). Each one is written and released in one transaction, so a callback is either
+ * in the tables or still in quarantine, never both or neither.
+ */
+export async function retryQuarantined(db: Database, ids: readonly string[] = []): Promise<RetryOutcome[]> {
+  const outcomes: RetryOutcome[] = [];
+  for (const row of await listQuarantined(db, ids)) {
+    const parsed = parseReceiptPacket(JSON.parse(row.payloadText));
+    if (!parsed.ok) {
+      await bumpAttempt(db, row.id, parsed.error, null);
+      outcomes.push({ id: row.id, result: "still_invalid", error: parsed.error });
+      continue;
+    }
+    const statements = receiptStatements(reduceReceipts([parsed.value])).map(({ sql, params }) => db.$executeRawUnsafe(sql, ...params));
+    try {
+      await db.$transaction([...statements, db.$executeRawUnsafe("DELETE FROM quarantined_callbacks WHERE id = $1::bigint", row.id)]);
+      outcomes.push({ id: row.id, result: "applied" });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      await bumpAttempt(db, row.id, message, sqlStateOf(error));
+      outcomes.push({ id: row.id, result: "still_rejected", error: message });
+    }
+  }
+  return outcomes;
+}
+
+async function bumpAttempt(db: Database, id: string, error: string, sqlState: string | null): Promise<void> {
+  await db.quarantinedCallback.update({
+    where: { id: BigInt(id) },
+    data: { attempts: { increment: 1 }, lastSeenAt: new Date(), error: storable(error), sqlState },
+  });
+}
+
+/**
+ * The SQLSTATE of a failed statement, wherever the layers put it: Prisma's driver-adapter
+ * error (`meta.driverAdapterError.cause.originalCode`) or a plain node-postgres error. Null
+ * when the failure was not Postgres answering (a lost connection, a timeout).
+ */
+export function sqlStateOf(error: unknown): string | null {
+  const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } } })?.meta?.driverAdapterError?.cause;
+  for (const candidate of [cause?.originalCode, cause?.code, (error as { code?: unknown })?.code]) {
+    if (typeof candidate === "string" && /^[0-9A-Z]{5}$/.test(candidate)) return candidate;
+  }
+  return null;
+}
+
+function storable(text: string): string {
+  return text.toWellFormed().replaceAll("\u0000", "\\u0000");
+}
+
+/** Whether Postgres' jsonb takes the value: no NUL or lone surrogate in any string, and not too deep. */
+function fitsJsonb(value: unknown, depth = 0): boolean {
+  if (depth > 100) return false;
+  if (typeof value === "string") return isStorableText(value);
+  if (Array.isArray(value)) return value.every((v) => fitsJsonb(v, depth + 1));
+  if (typeof value === "object" && value !== null) {
+    return Object.entries(value).every(([k, v]) => isStorableText(k) && fitsJsonb(v, depth + 1));
+  }
+  return true;
+}
