@@ -9,6 +9,7 @@ import type { StoredIn } from "./handle-callback.js";
 import { createAdminRouter } from "./admin.js";
 import { createIngestMetrics } from "./metrics.js";
 import { Spool } from "./spool.js";
+import { alertSignal } from "./rate-limit-alert.js";
 
 export type Ingest = {
   server: Server;
@@ -74,7 +75,13 @@ export async function startIngest(config: IngestConfig, log = createLogger({ nam
     callbackPath: config.callbackPath,
     bodyLimitBytes: config.bodyLimitBytes,
     maxInFlightRequests: config.maxInFlightRequests,
-    callback: { sdkAppIds: config.sdkAppIds, callbackToken: config.callbackToken, store, nowMs: Date.now },
+    callback: {
+      sdkAppIds: config.sdkAppIds,
+      callbackToken: config.callbackToken,
+      store,
+      nowMs: Date.now,
+      onRateLimitAlert: alertSignal(redis, config.queuePrefix, config.enqueueTimeoutMs, log),
+    },
     readiness,
     log,
   });

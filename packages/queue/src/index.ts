@@ -12,3 +12,4 @@ export {
 } from "./contract.js";
 export { createRedis, waitForRedis, type RedisRole } from "./connection.js";
 export { ReceiptProducer, type ReceiptProducerOptions } from "./receipt-producer.js";
+export { RATE_LIMIT_ALERT_TTL_MS, rateLimitAlertKey, raiseRateLimitAlert, rateLimitAlertActive } from "./rate-limit-alert.js";
