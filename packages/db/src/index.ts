@@ -20,3 +20,4 @@ export {
   type QuarantinedCallback,
   type RetryOutcome,
 } from "./quarantine.js";
+export { ensureDatabase } from "./ensure-database.js";
