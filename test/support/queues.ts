@@ -1,26 +1,29 @@
 import { Queue } from "bullmq";
-import { Redis } from "ioredis";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { RECEIPT_QUEUE_NAME, type ReceiptJobData } from "@receipt-sync/queue";
+import { RECEIPT_QUEUE_NAME, createRedis, isClusterUrl, type RedisClient, type ReceiptJobData } from "@receipt-sync/queue";
 import { uniqueName } from "./databases.js";
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
-/** A BullMQ prefix no other test run uses, so tests share one Redis without seeing each other. */
+/**
+ * A BullMQ prefix no other test run uses, so tests share one Redis without seeing each other.
+ * Hash-tagged when the tests run on a cluster (`npm run test:cluster`), as the apps require.
+ */
 export function uniquePrefix(): string {
-  return uniqueName("rs-test");
+  const name = uniqueName("rs-test");
+  return isClusterUrl(TEST_REDIS_URL) ? `{${name}}` : name;
 }
 
 /** A handle on the receipts queue under `prefix`, for looking at what the ingest stored. */
 export function openQueue(prefix: string, redisUrl = TEST_REDIS_URL): Queue<ReceiptJobData> {
-  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const connection = createRedis(redisUrl, "worker");
   const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection, prefix });
   connections.set(queue, connection);
   return queue;
 }
 
 // BullMQ leaves a connection it was handed open on close(); the handle's owner quits it.
-const connections = new WeakMap<Queue<ReceiptJobData>, Redis>();
+const connections = new WeakMap<Queue<ReceiptJobData>, RedisClient>();
 
 /** Every packet waiting in the queue, in the order the jobs were added. */
 export async function queuedPackets(queue: Queue<ReceiptJobData>): Promise<ReceiptPacket[]> {

@@ -1,5 +1,5 @@
-import { DEFAULT_QUEUE_PREFIX } from "@receipt-sync/queue";
-import { ConfigError, envPositiveInt, envRedisUrl, parseEnv } from "@receipt-sync/runtime";
+import { envQueuePrefix, envRedisUrl, resolveQueuePrefix } from "@receipt-sync/queue";
+import { ConfigError, envPositiveInt, parseEnv } from "@receipt-sync/runtime";
 import { z } from "zod";
 
 const schema = z.object({
@@ -12,7 +12,7 @@ const schema = z.object({
   PORT: envPositiveInt(3000).pipe(z.int().max(65535)),
   CALLBACK_PATH: z.string().regex(/^\/[A-Za-z0-9/_.-]*$/, "must be a path starting with /").default("/callback"),
   REDIS_URL: envRedisUrl,
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "must be letters, digits or _.:-").default(DEFAULT_QUEUE_PREFIX),
+  QUEUE_PREFIX: envQueuePrefix,
   BODY_LIMIT_BYTES: envPositiveInt(1024 * 1024),
   ENQUEUE_TIMEOUT_MS: envPositiveInt(1000),
   SHUTDOWN_TIMEOUT_MS: envPositiveInt(10_000),
@@ -59,7 +59,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
     port: parsed.PORT,
     callbackPath: parsed.CALLBACK_PATH,
     redisUrl: parsed.REDIS_URL,
-    queuePrefix: parsed.QUEUE_PREFIX,
+    queuePrefix: resolveQueuePrefix(parsed.REDIS_URL, parsed.QUEUE_PREFIX),
     bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
     enqueueTimeoutMs: parsed.ENQUEUE_TIMEOUT_MS,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,

@@ -1,7 +1,6 @@
 import { parseRequestOverLimit, type CallbackQuery, type RequestOverLimit } from "@receipt-sync/protocol";
-import { raiseRateLimitAlert } from "@receipt-sync/queue";
+import { raiseRateLimitAlert, type RedisClient } from "@receipt-sync/queue";
 import type { Logger } from "@receipt-sync/runtime";
-import type { Redis } from "ioredis";
 import type { CallbackDeps, CallbackOutcome } from "./handle-callback.js";
 
 /**
@@ -21,7 +20,7 @@ export async function handleRateLimitAlert(query: CallbackQuery, body: unknown, 
 }
 
 /** Passes an alert on to the reconciler: a key with a lifetime under the queue prefix. */
-export function alertSignal(redis: Redis, queuePrefix: string, timeoutMs: number, log: Logger): NonNullable<CallbackDeps["onRateLimitAlert"]> {
+export function alertSignal(redis: RedisClient, queuePrefix: string, timeoutMs: number, log: Logger): NonNullable<CallbackDeps["onRateLimitAlert"]> {
   return async (sdkAppId: string, alert: RequestOverLimit) => {
     const detail = `${alert.Command ?? "unknown API"}: ${alert.Request ?? "?"} calls/s, limit ${alert.Limit ?? "?"}`;
     log.warn({ sdkAppId, service: alert.ServiceName, command: alert.Command, request: alert.Request, limit: alert.Limit }, "Tencent reports a REST API over its rate limit; telling the reconciler to slow down");

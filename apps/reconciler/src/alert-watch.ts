@@ -1,6 +1,5 @@
-import { rateLimitAlertActive } from "@receipt-sync/queue";
+import { rateLimitAlertActive, type RedisClient } from "@receipt-sync/queue";
 import type { Logger } from "@receipt-sync/runtime";
-import type { Redis } from "ioredis";
 import type { CallBudget } from "./call-budget.js";
 
 /** While Tencent's over-limit alert is in force for an app, its calls keep to this share of the budget. */
@@ -18,7 +17,7 @@ export class AlertWatch {
   private timer: NodeJS.Timeout | undefined;
   private active = false;
 
-  constructor(private readonly deps: { redis: Redis; prefix: string; sdkAppId: string; budget: CallBudget; log: Logger; pollMs?: number; onChange?: () => void }) {}
+  constructor(private readonly deps: { redis: RedisClient; prefix: string; sdkAppId: string; budget: CallBudget; log: Logger; pollMs?: number; onChange?: () => void }) {}
 
   /** Checks now, then every few seconds until stop(). */
   async start(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Logger } from "@receipt-sync/runtime";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@receipt-sync/queue";
 import { AlertWatch } from "./alert-watch.js";
 import { CallBudget, realClock } from "./call-budget.js";
 import type { ReconcilerConfig } from "./config.js";
@@ -17,7 +17,7 @@ export type AppSession = { sdkAppId: string; client: TencentClient; budget: Call
 export function createAppSession(
   config: ReconcilerConfig,
   app: { sdkAppId: string; secretKey: string },
-  deps: { redis: Redis; log: Logger; metrics?: ReconcilerMetrics; alertPollMs?: number },
+  deps: { redis: RedisClient; log: Logger; metrics?: ReconcilerMetrics; alertPollMs?: number },
 ): AppSession {
   const budget = new CallBudget(config.callsPerSecond);
   const userSig = new UserSigCache({ sdkAppId: app.sdkAppId, secretKey: app.secretKey, identifier: config.adminIdentifier, nowMs: Date.now });

@@ -1,5 +1,5 @@
-import { DEFAULT_QUEUE_PREFIX } from "@receipt-sync/queue";
-import { ConfigError, envPositiveInt, envRedisUrl, parseEnv } from "@receipt-sync/runtime";
+import { envQueuePrefix, envRedisUrl, resolveQueuePrefix } from "@receipt-sync/queue";
+import { ConfigError, envPositiveInt, parseEnv } from "@receipt-sync/runtime";
 import { z } from "zod";
 
 const appIds = z
@@ -38,7 +38,7 @@ const schema = z.object({
   RECONCILE_RECEIPT_BATCH: envPositiveInt(20).pipe(z.int().max(100, "must be at most 100")),
   RECONCILE_GROUPS_IN_FLIGHT: envPositiveInt(4),
   REDIS_URL: envRedisUrl,
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "must be letters, digits or _.:-").default(DEFAULT_QUEUE_PREFIX),
+  QUEUE_PREFIX: envQueuePrefix,
   SHUTDOWN_TIMEOUT_MS: envPositiveInt(10_000),
   METRICS_PORT: z.string().regex(/^[0-9]+$/, "must be a port number").transform(Number).pipe(z.int().min(1).max(65535)).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -99,7 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): ReconcilerConfig {
     receiptBatch: parsed.RECONCILE_RECEIPT_BATCH,
     groupsInFlight: parsed.RECONCILE_GROUPS_IN_FLIGHT,
     redisUrl: parsed.REDIS_URL,
-    queuePrefix: parsed.QUEUE_PREFIX,
+    queuePrefix: resolveQueuePrefix(parsed.REDIS_URL, parsed.QUEUE_PREFIX),
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
     metricsPort: parsed.METRICS_PORT,
     logLevel: parsed.LOG_LEVEL,

@@ -1,11 +1,11 @@
-import { DEFAULT_QUEUE_PREFIX } from "@receipt-sync/queue";
-import { envPositiveInt, envRedisUrl, parseEnv } from "@receipt-sync/runtime";
+import { envQueuePrefix, envRedisUrl, resolveQueuePrefix } from "@receipt-sync/queue";
+import { envPositiveInt, parseEnv } from "@receipt-sync/runtime";
 import { z } from "zod";
 
 const schema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL"),
   REDIS_URL: envRedisUrl,
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "must be letters, digits or _.:-").default(DEFAULT_QUEUE_PREFIX),
+  QUEUE_PREFIX: envQueuePrefix,
   WORKER_CONCURRENCY: envPositiveInt(32),
   WORKER_BATCH_PACKETS: envPositiveInt(500),
   DB_WRITE_CONCURRENCY: envPositiveInt(2),
@@ -52,7 +52,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
   return {
     databaseUrl: parsed.DATABASE_URL,
     redisUrl: parsed.REDIS_URL,
-    queuePrefix: parsed.QUEUE_PREFIX,
+    queuePrefix: resolveQueuePrefix(parsed.REDIS_URL, parsed.QUEUE_PREFIX),
     concurrency: parsed.WORKER_CONCURRENCY,
     batchPackets: parsed.WORKER_BATCH_PACKETS,
     writeConcurrency: parsed.DB_WRITE_CONCURRENCY,

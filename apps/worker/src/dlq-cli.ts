@@ -1,6 +1,8 @@
 // `npm run dlq -- list [--json] | retry [id...] | purge [id...]`: the failed-job set, by hand.
-import { DEFAULT_QUEUE_PREFIX, RECEIPT_QUEUE_NAME, createRedis, waitForRedis } from "@receipt-sync/queue";
+import { RECEIPT_QUEUE_NAME, createRedis, envQueuePrefix, envRedisUrl, resolveQueuePrefix, waitForRedis } from "@receipt-sync/queue";
+import { loadConfigOrExit, parseEnv } from "@receipt-sync/runtime";
 import { Queue } from "bullmq";
+import { z } from "zod";
 import { listFailed, purgeFailed, retryFailed } from "./dlq.js";
 
 const USAGE = "usage: npm run dlq -- list [--json] | retry [jobId...] | purge [jobId...]";
@@ -12,8 +14,13 @@ if (!command || !["list", "retry", "purge"].includes(command)) {
   process.exit(2);
 }
 
-const redis = createRedis(process.env.REDIS_URL || "redis://127.0.0.1:6379", "worker");
-const queue = new Queue(RECEIPT_QUEUE_NAME, { connection: redis, prefix: process.env.QUEUE_PREFIX || DEFAULT_QUEUE_PREFIX });
+// Read like the apps' settings, so a cluster URL and its hash-tagged default prefix apply here too.
+const { redisUrl, queuePrefix } = loadConfigOrExit((env) => {
+  const parsed = parseEnv(z.object({ REDIS_URL: envRedisUrl, QUEUE_PREFIX: envQueuePrefix }), env);
+  return { redisUrl: parsed.REDIS_URL, queuePrefix: resolveQueuePrefix(parsed.REDIS_URL, parsed.QUEUE_PREFIX) };
+});
+const redis = createRedis(redisUrl, "worker");
+const queue = new Queue(RECEIPT_QUEUE_NAME, { connection: redis, prefix: queuePrefix });
 try {
   await waitForRedis(redis, 5000);
   if (command === "list") {

@@ -6,7 +6,6 @@ import { z } from "zod";
 /** The one queue between ingest and worker. Keys live under `${prefix}:${RECEIPT_QUEUE_NAME}:`. */
 export const RECEIPT_QUEUE_NAME = "read-receipts";
 export const RECEIPT_JOB_NAME = "apply-receipts";
-export const DEFAULT_QUEUE_PREFIX = "receipt-sync";
 
 /**
  * A job carries every callback that arrived while the previous enqueue was in flight. The

@@ -4,12 +4,23 @@ export {
   RECEIPT_JOB_OPTIONS,
   MAX_RETRY_DELAY_MS,
   receiptRetryDelayMs,
-  DEFAULT_QUEUE_PREFIX,
   receiptJobSchema,
   parseReceiptJob,
   addReceiptJob,
   type ReceiptJobData,
 } from "./contract.js";
-export { createRedis, waitForRedis, type RedisRole } from "./connection.js";
+export { createRedis, waitForRedis, type RedisClient, type RedisRole } from "./connection.js";
+export {
+  parseRedisUrl,
+  isClusterUrl,
+  hashTagOf,
+  resolveQueuePrefix,
+  envRedisUrl,
+  envQueuePrefix,
+  DEFAULT_REDIS_URL,
+  DEFAULT_QUEUE_PREFIX,
+  DEFAULT_CLUSTER_QUEUE_PREFIX,
+  type RedisTarget,
+} from "./redis-url.js";
 export { ReceiptProducer, type ReceiptProducerOptions } from "./receipt-producer.js";
 export { RATE_LIMIT_ALERT_TTL_MS, rateLimitAlertKey, raiseRateLimitAlert, rateLimitAlertActive } from "./rate-limit-alert.js";

@@ -9,8 +9,6 @@ export const envPositiveInt = (fallback: number) =>
     .pipe(z.int().min(1))
     .default(fallback);
 
-export const envRedisUrl = z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).default("redis://127.0.0.1:6379");
-
 export class ConfigError extends Error {}
 
 /**

@@ -1,4 +1,4 @@
-export { envPositiveInt, envRedisUrl, parseEnv, ConfigError } from "./env.js";
+export { envPositiveInt, parseEnv, ConfigError } from "./env.js";
 export { createLogger, type Logger } from "./logger.js";
 export { createShutdown, exitOnSignals, type ShutdownStep } from "./shutdown.js";
 export { GroupCommit, type GroupCommitOptions } from "./group-commit.js";
