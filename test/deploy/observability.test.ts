@@ -52,7 +52,7 @@ describe("observability profile", () => {
 
   it("has the panels operators asked for, each described", () => {
     const titles = dashboard.panels.map((p) => p.title);
-    for (const title of ["Ingest rate", "Rejected callbacks", "Queue depth", "End-to-end lag", "DB write latency", "Quarantined callbacks"]) expect(titles).toContain(title);
+    for (const title of ["Ingest rate", "Rejected callbacks", "Queue depth", "End-to-end lag", "DB write latency", "Quarantined callbacks", "Retention"]) expect(titles).toContain(title);
     expect(dashboard.panels.every((p) => p.description.length > 20)).toBe(true);
   });
 

@@ -6,6 +6,7 @@ import type { WorkerConfig } from "./config.js";
 import { BatchWriter } from "./batch-writer.js";
 import { createWorkerMetrics, serveMetrics } from "./metrics.js";
 import { createJobProcessor } from "./process-job.js";
+import { startPruner } from "./prune-scheduler.js";
 
 export type ReceiptWorker = {
   worker: Worker;
@@ -51,12 +52,23 @@ export async function startWorker(config: WorkerConfig, log = createLogger({ nam
   worker.on("error", (error) => log.error({ err: error.message }, "worker error"));
   worker.on("ready", () => log.info({ concurrency: config.concurrency, batchPackets: config.batchPackets }, "worker ready"));
 
+  const pruner = startPruner({
+    connection,
+    db,
+    config,
+    log,
+    onPruned: (deleted) => metrics.recordPruned(deleted),
+    onRunCompleted: () => metrics.recordPruneCompleted(),
+  });
+
   const metricsServer = config.metricsPort === undefined ? undefined : await serveMetrics(metrics.registry, config.metricsPort);
   const stepMs = config.shutdownTimeoutMs;
   const shutdown = createShutdown(
     [
       // A job still running when the deadline passes is not lost: its lock expires and
       // another worker picks it up as stalled, and the idempotent write makes that safe.
+      // Pruning stops first: after its statement in flight, in milliseconds.
+      { name: "stop pruning", timeoutMs: stepMs, run: () => pruner.close() },
       { name: "finish held jobs", timeoutMs: stepMs, run: () => worker.close() },
       {
         name: "close metrics and queue",

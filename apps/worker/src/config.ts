@@ -15,6 +15,11 @@ const schema = z.object({
   DB_CONNECT_TIMEOUT_MS: envPositiveInt(5_000),
   DB_STATEMENT_TIMEOUT_MS: envPositiveInt(15_000),
   DB_TRANSACTION_TIMEOUT_MS: envPositiveInt(20_000),
+  // No default: unset keeps everything for ever.
+  RETENTION_DAYS: z.string().trim().regex(/^[0-9]+$/, "must be a positive whole number of days").transform(Number).pipe(z.int().min(1)).optional(),
+  PRUNE_INTERVAL_MS: envPositiveInt(3600_000),
+  PRUNE_BATCH_ROWS: envPositiveInt(1000),
+  PRUNE_PAUSE_MS: z.string().regex(/^[0-9]+$/, "must be a whole number of milliseconds").transform(Number).default(20),
   METRICS_PORT: z.string().regex(/^[0-9]+$/, "must be a port number").transform(Number).pipe(z.int().min(1).max(65535)).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -40,6 +45,12 @@ export type WorkerConfig = {
   stalledIntervalMs: number;
   /** Deadlines for every database call (see createDatabase). */
   db: { connectTimeoutMs: number; statementTimeoutMs: number; transactionTimeoutMs: number };
+  /**
+   * RETENTION_DAYS: rows older than this many days are pruned (see packages/db/src/prune-sql.ts)
+   * every `intervalMs`, `batchRows` ledger rows per statement with `pauseMs` between them.
+   * Unset: everything is kept for ever.
+   */
+  retention: { days: number; intervalMs: number; batchRows: number; pauseMs: number } | undefined;
   /** Serve Prometheus metrics on this port; unset, no metrics server. */
   metricsPort: number | undefined;
   logLevel: string;
@@ -64,6 +75,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
       statementTimeoutMs: parsed.DB_STATEMENT_TIMEOUT_MS,
       transactionTimeoutMs: parsed.DB_TRANSACTION_TIMEOUT_MS,
     },
+    retention:
+      parsed.RETENTION_DAYS === undefined
+        ? undefined
+        : { days: parsed.RETENTION_DAYS, intervalMs: parsed.PRUNE_INTERVAL_MS, batchRows: parsed.PRUNE_BATCH_ROWS, pauseMs: parsed.PRUNE_PAUSE_MS },
     metricsPort: parsed.METRICS_PORT,
     logLevel: parsed.LOG_LEVEL,
   };

@@ -24,3 +24,4 @@ export {
 } from "./redis-url.js";
 export { ReceiptProducer, type ReceiptProducerOptions } from "./receipt-producer.js";
 export { RATE_LIMIT_ALERT_TTL_MS, rateLimitAlertKey, raiseRateLimitAlert, rateLimitAlertActive } from "./rate-limit-alert.js";
+export { MAINTENANCE_QUEUE_NAME, PRUNE_JOB_NAME, PRUNE_SCHEDULER_ID, pruneJobSchema, parsePruneJob, type PruneJobData } from "./maintenance.js";
