@@ -27,7 +27,7 @@ describe("worker loadConfig", () => {
 
   it("prunes only when RETENTION_DAYS is set, hourly by default", () => {
     const base = { DATABASE_URL: "postgresql://x/y" };
-    expect(loadConfig({ ...base, RETENTION_DAYS: "30" }).retention).toEqual({ days: 30, intervalMs: 3600_000, batchRows: 1000, pauseMs: 20 });
+    expect(loadConfig({ ...base, RETENTION_DAYS: "30" }).retention).toEqual({ days: 30, intervalMs: 3600_000, batchRows: 500, pauseMs: 100 });
     expect(loadConfig({ ...base, RETENTION_DAYS: "7", PRUNE_INTERVAL_MS: "60000", PRUNE_BATCH_ROWS: "500", PRUNE_PAUSE_MS: "0" }).retention).toEqual({ days: 7, intervalMs: 60_000, batchRows: 500, pauseMs: 0 });
     expect(() => loadConfig({ ...base, RETENTION_DAYS: "0" })).toThrow(/^config error: RETENTION_DAYS/);
     expect(() => loadConfig({ ...base, RETENTION_DAYS: "30d" })).toThrow(/^config error: RETENTION_DAYS must be a positive whole number of days/);

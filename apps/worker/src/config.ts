@@ -1,3 +1,4 @@
+import { PRUNE_DEFAULTS } from "@receipt-sync/db";
 import { envQueuePrefix, envRedisUrl, resolveQueuePrefix } from "@receipt-sync/queue";
 import { envPositiveInt, parseEnv } from "@receipt-sync/runtime";
 import { z } from "zod";
@@ -18,8 +19,8 @@ const schema = z.object({
   // No default: unset keeps everything for ever.
   RETENTION_DAYS: z.string().trim().regex(/^[0-9]+$/, "must be a positive whole number of days").transform(Number).pipe(z.int().min(1)).optional(),
   PRUNE_INTERVAL_MS: envPositiveInt(3600_000),
-  PRUNE_BATCH_ROWS: envPositiveInt(1000),
-  PRUNE_PAUSE_MS: z.string().regex(/^[0-9]+$/, "must be a whole number of milliseconds").transform(Number).default(20),
+  PRUNE_BATCH_ROWS: envPositiveInt(PRUNE_DEFAULTS.batchRows),
+  PRUNE_PAUSE_MS: z.string().regex(/^[0-9]+$/, "must be a whole number of milliseconds").transform(Number).default(PRUNE_DEFAULTS.pauseMs),
   METRICS_PORT: z.string().regex(/^[0-9]+$/, "must be a port number").transform(Number).pipe(z.int().min(1).max(65535)).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });

@@ -21,4 +21,4 @@ export {
   type RetryOutcome,
 } from "./quarantine.js";
 export { ensureDatabase } from "./ensure-database.js";
-export { pruneExpired, RETENTION_DAY_MS, type PruneOptions, type PrunedRows } from "./prune.js";
+export { pruneExpired, RETENTION_DAY_MS, PRUNE_DEFAULTS, type PruneOptions, type PrunedRows } from "./prune.js";

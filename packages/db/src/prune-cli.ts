@@ -5,7 +5,7 @@ import { loadCliConfig } from "./cli-config.js";
 import { createDatabase } from "./create-client.js";
 import { pruneExpired, RETENTION_DAY_MS, type PrunedRows } from "./prune.js";
 
-const USAGE = "usage: npm run prune -- [--days N] [--batch-rows 1000] [--pause-ms 20]   (--days defaults to RETENTION_DAYS)";
+const USAGE = "usage: npm run prune -- [--days N] [--batch-rows 500] [--pause-ms 100]   (--days defaults to RETENTION_DAYS)";
 
 function fail(message: string): never {
   console.error(message);
