@@ -13,6 +13,7 @@ import { generateStream } from "./lib/dataset.js";
 import { saturate, type LoadResult } from "./lib/http-load.js";
 import { pacedLatency, summariseLatency, type LatencySummary, type LatencyWindow } from "./lib/paced-latency.js";
 import { measureDrain, measureEndToEnd } from "./lib/pipeline-runs.js";
+import { runScaling } from "./scaling.js";
 
 const settings = {
   packets: Number(process.env.BENCH_PACKETS ?? 100_000),
@@ -185,4 +186,4 @@ async function report(figures: Figures, targets: { name: string; pass: boolean }
   );
 }
 
-await main();
+await (process.argv.includes("--scaling") ? runScaling() : main());

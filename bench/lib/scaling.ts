@@ -1,0 +1,144 @@
+import { loadavg } from "node:os";
+import { Queue } from "bullmq";
+import type { ReceiptPacket } from "@receipt-sync/protocol";
+import { RECEIPT_QUEUE_NAME, ReceiptProducer, createRedis, waitForRedis, type ReceiptJobData } from "@receipt-sync/queue";
+import pg from "pg";
+import { createTestDatabase, query } from "../../test/support/databases.js";
+import { startApp, type RunningApp } from "../../test/support/processes.js";
+import { uniquePrefix } from "../../test/support/queues.js";
+import { waitFor } from "../../test/support/wait-for.js";
+import { measureDbCeiling } from "./ceiling.js";
+import { expectedState } from "./expected-state.js";
+import { CpuMeter, machineBusyUs } from "./proc-cpu.js";
+
+/** CPU per callback by process, in µs: what carries over to a bigger machine. */
+export type CpuPerCallback = { workers: number; postgres: number; redis: number; bench: number };
+
+export type ScalingPoint = {
+  workers: number;
+  packetsPerSecond: number;
+  /** The measured stretch: from 20 % to 90 % of the queue taken, leaving out start-up and the tail. */
+  windowSeconds: number;
+  windowPackets: number;
+  cpuUsPerCallback: CpuPerCallback;
+  /** Share of the machine's CPU (all cores) busy in the window: ours, and everything else. */
+  machineBusyShare: number;
+  otherProcessesShare: number;
+  loadAverageBefore: number;
+  ledgerRowsExpected: number;
+  ledgerRowsWritten: number;
+};
+
+export type CeilingPoint = { packetsPerSecond: number; connections: number; batchPackets: number; postgresCpuUsPerCallback: number };
+
+type Env = { redisUrl: string; cores: number };
+
+const START_SHARE = 0.2;
+const END_SHARE = 0.9;
+
+/** Fills a queue with `packets`, then lets `workers` worker processes drain it into a fresh database. */
+export async function measureWorkers(env: Env, workers: number, packets: readonly ReceiptPacket[]): Promise<ScalingPoint> {
+  const db = await createTestDatabase();
+  const prefix = uniquePrefix();
+  const redis = createRedis(env.redisUrl, "producer");
+  await waitForRedis(redis, 5000);
+  const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection: redis, prefix });
+  const producer = new ReceiptProducer({ queue });
+  await Promise.all(packets.map((p) => producer.enqueue(p)));
+  const jobs = (await queue.getJobCounts("waiting")).waiting!;
+  const packetsPerJob = packets.length / jobs;
+  const redisPid = Number(/process_id:(\d+)/.exec(String(await redis.info("server")))?.[1]);
+  const watcher = new pg.Client({ connectionString: db.url });
+  await watcher.connect();
+
+  const loadAverageBefore = loadavg()[0]!;
+  const spawnedAt = new Date();
+  const meter = new CpuMeter();
+  if (redisPid) meter.track("redis", redisPid);
+  meter.track("bench", process.pid);
+  const apps: RunningApp[] = Array.from({ length: workers }, () => startApp("worker", { DATABASE_URL: db.url, REDIS_URL: env.redisUrl, QUEUE_PREFIX: prefix }));
+  for (const app of apps) meter.track("workers", app.child.pid!, true);
+
+  type Mark = { atMs: number; waiting: number; cpu: Record<string, number>; machineUs: number };
+  let opened: Mark | undefined;
+  let closed: Mark | undefined;
+  try {
+    await waitFor(
+      "the queue to drain",
+      async () => {
+        const backends = await watcher.query<{ pid: number; born: Date }>(
+          "SELECT pid, backend_start AS born FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        );
+        for (const b of backends.rows) meter.track("postgres", b.pid, b.born >= spawnedAt);
+        meter.sample();
+        const counts = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "failed");
+        if (counts.failed! > 0) throw new Error("jobs failed while draining");
+        const mark = () => ({ atMs: performance.now(), waiting: counts.waiting!, cpu: meter.totals(), machineUs: machineBusyUs() });
+        if (!opened && counts.waiting! <= jobs * (1 - START_SHARE)) opened = mark();
+        if (opened && !closed && counts.waiting! <= jobs * (1 - END_SHARE)) closed = mark();
+        return counts.waiting! + counts.active! + counts.delayed! + counts.prioritized! === 0;
+      },
+      { timeoutMs: 600_000, intervalMs: 50 },
+    );
+  } finally {
+    await Promise.all(apps.map((app) => app.stop()));
+    await watcher.end();
+    await queue.obliterate({ force: true });
+    await queue.close();
+    await redis.quit();
+  }
+  if (!opened || !closed) throw new Error("the drain was too short to measure; raise --packets");
+
+  const [written] = await query<{ n: number }>(db.url, "SELECT count(*)::int AS n FROM read_receipt_events");
+  await db.drop();
+  const windowSeconds = (closed.atMs - opened.atMs) / 1000;
+  const windowPackets = (opened.waiting - closed.waiting) * packetsPerJob;
+  const used = (group: string) => (closed!.cpu[group] ?? 0) - (opened!.cpu[group] ?? 0);
+  const perCallback = (group: string) => used(group) / windowPackets;
+  const ours = ["workers", "postgres", "redis", "bench"].reduce((sum, g) => sum + used(g), 0);
+  const machineUs = closed.machineUs - opened.machineUs;
+  const capacityUs = windowSeconds * 1e6 * env.cores;
+  return {
+    workers,
+    packetsPerSecond: windowPackets / windowSeconds,
+    windowSeconds,
+    windowPackets,
+    cpuUsPerCallback: { workers: perCallback("workers"), postgres: perCallback("postgres"), redis: perCallback("redis"), bench: perCallback("bench") },
+    machineBusyShare: machineUs / capacityUs,
+    otherProcessesShare: Math.max(0, machineUs - ours) / capacityUs,
+    loadAverageBefore,
+    ledgerRowsExpected: expectedState(packets).events.size,
+    ledgerRowsWritten: written!.n,
+  };
+}
+
+/** The SQL ceiling (ceiling.ts) on the same packets, with the CPU its Postgres backends used. */
+export async function measureCeiling(packets: readonly ReceiptPacket[], connections: number, batchPackets: number): Promise<CeilingPoint> {
+  const db = await createTestDatabase();
+  const watcher = new pg.Client({ connectionString: db.url });
+  await watcher.connect();
+  const meter = new CpuMeter();
+  const startedAt = new Date();
+  let polling = true;
+  const poll = (async () => {
+    while (polling) {
+      const backends = await watcher.query<{ pid: number; born: Date }>(
+        "SELECT pid, backend_start AS born FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+      );
+      for (const b of backends.rows) meter.track("postgres", b.pid, b.born >= startedAt);
+      meter.sample();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  try {
+    const result = await measureDbCeiling({ databaseUrl: db.url, packets, batchSize: batchPackets, concurrency: connections });
+    polling = false;
+    await poll;
+    meter.sample();
+    return { packetsPerSecond: result.packetsPerSecond, connections, batchPackets, postgresCpuUsPerCallback: (meter.totals().postgres ?? 0) / packets.length };
+  } finally {
+    polling = false;
+    await watcher.end();
+    await db.drop();
+  }
+}
