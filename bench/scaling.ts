@@ -37,7 +37,7 @@ export async function runScaling(): Promise<void> {
     progress(
       `${workers} worker(s): ${us(point.packetsPerSecond)} packets/s over ${point.windowSeconds.toFixed(1)} s; CPU per callback: workers ${us(cpu.workers)} µs, ` +
         `Postgres ${us(cpu.postgres)} µs, Redis ${us(cpu.redis)} µs; machine ${(100 * point.machineBusyShare).toFixed(0)} % busy, ` +
-        `${(100 * point.otherProcessesShare).toFixed(0)} % of it others'; ledger ${point.ledgerRowsWritten}/${point.ledgerRowsExpected}`,
+        `${(100 * point.otherProcessesShare).toFixed(0)} % of it others'; backends ${JSON.stringify(point.backendStates)}; ledger ${point.ledgerRowsWritten}/${point.ledgerRowsExpected}`,
     );
     if (point.ledgerRowsWritten !== point.ledgerRowsExpected) throw new Error(`${workers} workers wrote ${point.ledgerRowsWritten} ledger rows, expected ${point.ledgerRowsExpected}`);
   }

@@ -25,6 +25,12 @@ export type ScalingPoint = {
   machineBusyShare: number;
   otherProcessesShare: number;
   loadAverageBefore: number;
+  /**
+   * What the workers' Postgres backends were doing, sampled every 50 ms in the window (share of
+   * samples): "cpu" running, "Client:ClientRead" waiting for their worker, "Lock:…" for another
+   * transaction's row lock, "IO:WALSync" for the commit's fsync, and so on.
+   */
+  backendStates: Record<string, number>;
   ledgerRowsExpected: number;
   ledgerRowsWritten: number;
 };
@@ -60,16 +66,20 @@ export async function measureWorkers(env: Env, workers: number, packets: readonl
   for (const app of apps) meter.track("workers", app.child.pid!, true);
 
   type Mark = { atMs: number; waiting: number; cpu: Record<string, number>; machineUs: number };
+  const states = new Map<string, number>();
   let opened: Mark | undefined;
   let closed: Mark | undefined;
   try {
     await waitFor(
       "the queue to drain",
       async () => {
-        const backends = await watcher.query<{ pid: number; born: Date }>(
-          "SELECT pid, backend_start AS born FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        const backends = await watcher.query<{ pid: number; born: Date; state: string }>(
+          `SELECT pid, backend_start AS born,
+                  CASE WHEN state = 'active' AND wait_event IS NULL THEN 'cpu' ELSE coalesce(wait_event_type || ':' || wait_event, state) END AS state
+             FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
         );
         for (const b of backends.rows) meter.track("postgres", b.pid, b.born >= spawnedAt);
+        if (opened && !closed) for (const b of backends.rows) states.set(b.state, (states.get(b.state) ?? 0) + 1);
         meter.sample();
         const counts = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "failed");
         if (counts.failed! > 0) throw new Error("jobs failed while draining");
@@ -107,6 +117,7 @@ export async function measureWorkers(env: Env, workers: number, packets: readonl
     machineBusyShare: machineUs / capacityUs,
     otherProcessesShare: Math.max(0, machineUs - ours) / capacityUs,
     loadAverageBefore,
+    backendStates: shares(states),
     ledgerRowsExpected: expectedState(packets).events.size,
     ledgerRowsWritten: written!.n,
   };
@@ -141,4 +152,9 @@ export async function measureCeiling(packets: readonly ReceiptPacket[], connecti
     await watcher.end();
     await db.drop();
   }
+}
+
+function shares(counts: Map<string, number>): Record<string, number> {
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).map(([state, n]) => [state, Number((n / total).toFixed(3))]));
 }

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { RECEIPT_QUEUE_NAME } from "@receipt-sync/queue";
+import { MAINTENANCE_QUEUE_NAME, PRUNE_SCHEDULER_ID, RECEIPT_QUEUE_NAME, createRedis } from "@receipt-sync/queue";
+import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareWithDatabase, expectedState } from "../../bench/lib/expected-state.js";
@@ -104,6 +105,25 @@ describe("on a 3-master Redis Cluster", () => {
     await waitFor("every acknowledged callback in Postgres", async () => (await compareWithDatabase(db.url, expected)).lost === 0, { timeoutMs: 60_000, intervalMs: 200 });
     expect(acked).toHaveLength(400);
     expect(await compareWithDatabase(db.url, expected)).toMatchObject({ lost: 0, wrong: 0 });
+  });
+
+  it("schedules and runs retention on the cluster, its queue in the same slot", async () => {
+    await query(db.url, "INSERT INTO group_message_receipts VALUES (1400000001, 'cluster-old', 1, 'Public', 1, 0, now() - interval '40 days', now())");
+    await query(db.url, "INSERT INTO read_receipt_events VALUES (1400000001, 'cluster-old', 1, now() - interval '40 days', now(), NULL, NULL)");
+    const pruning = startApp("worker", { ...shared(), DATABASE_URL: db.url, RETENTION_DAYS: "30" });
+    try {
+      await waitFor("the old message pruned", async () => (await query(db.url, "SELECT 1 FROM group_message_receipts WHERE group_id = 'cluster-old'")).length === 0, { timeoutMs: 20_000 });
+      const connection = createRedis(TEST_REDIS_URL, "worker");
+      const maintenance = new Queue(MAINTENANCE_QUEUE_NAME, { connection, prefix });
+      expect(await maintenance.getJobScheduler(PRUNE_SCHEDULER_ID)).toMatchObject({ every: 3600_000 });
+      await maintenance.close();
+      await connection.quit();
+      const byNode = await Promise.all(clusterPorts.map((p) => keysOn(p, `${prefix}:*`)));
+      expect(byNode.filter((keys) => keys.length > 0)).toHaveLength(1);
+      expect(byNode.flat().some((key) => key.startsWith(`${prefix}:${MAINTENANCE_QUEUE_NAME}:`))).toBe(true);
+    } finally {
+      await pruning.stop();
+    }
   });
 
   it("serves Bull Board from the cluster client", async () => {
