@@ -11,8 +11,12 @@ import { measureDbCeiling } from "./ceiling.js";
 import { expectedState } from "./expected-state.js";
 import { CpuMeter, machineBusyUs } from "./proc-cpu.js";
 
-/** CPU per callback by process, in µs: what carries over to a bigger machine. */
-export type CpuPerCallback = { workers: number; postgres: number; redis: number; bench: number };
+/**
+ * CPU per callback by process, in µs: what carries over to a bigger machine. `postgres` is the
+ * workers' backends; `postgresBackground` the server's own processes (WAL writer, checkpointer,
+ * background writer, autovacuum), shared with any other database on the server.
+ */
+export type CpuPerCallback = { workers: number; postgres: number; postgresBackground: number; redis: number; bench: number };
 
 export type ScalingPoint = {
   workers: number;
@@ -35,7 +39,7 @@ export type ScalingPoint = {
   ledgerRowsWritten: number;
 };
 
-export type CeilingPoint = { packetsPerSecond: number; connections: number; batchPackets: number; postgresCpuUsPerCallback: number };
+export type CeilingPoint = { packetsPerSecond: number; connections: number; batchPackets: number; postgresCpuUsPerCallback: number; postgresBackgroundCpuUsPerCallback: number };
 
 type Env = { redisUrl: string; cores: number };
 
@@ -79,6 +83,7 @@ export async function measureWorkers(env: Env, workers: number, packets: readonl
              FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
         );
         for (const b of backends.rows) meter.track("postgres", b.pid, b.born >= spawnedAt);
+        await trackBackground(watcher, meter, spawnedAt);
         if (opened && !closed) for (const b of backends.rows) states.set(b.state, (states.get(b.state) ?? 0) + 1);
         meter.sample();
         const counts = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "failed");
@@ -105,7 +110,7 @@ export async function measureWorkers(env: Env, workers: number, packets: readonl
   const windowPackets = (opened.waiting - closed.waiting) * packetsPerJob;
   const used = (group: string) => (closed!.cpu[group] ?? 0) - (opened!.cpu[group] ?? 0);
   const perCallback = (group: string) => used(group) / windowPackets;
-  const ours = ["workers", "postgres", "redis", "bench"].reduce((sum, g) => sum + used(g), 0);
+  const ours = ["workers", "postgres", "postgresBackground", "redis", "bench"].reduce((sum, g) => sum + used(g), 0);
   const machineUs = closed.machineUs - opened.machineUs;
   const capacityUs = windowSeconds * 1e6 * env.cores;
   return {
@@ -113,7 +118,13 @@ export async function measureWorkers(env: Env, workers: number, packets: readonl
     packetsPerSecond: windowPackets / windowSeconds,
     windowSeconds,
     windowPackets,
-    cpuUsPerCallback: { workers: perCallback("workers"), postgres: perCallback("postgres"), redis: perCallback("redis"), bench: perCallback("bench") },
+    cpuUsPerCallback: {
+      workers: perCallback("workers"),
+      postgres: perCallback("postgres"),
+      postgresBackground: perCallback("postgresBackground"),
+      redis: perCallback("redis"),
+      bench: perCallback("bench"),
+    },
     machineBusyShare: machineUs / capacityUs,
     otherProcessesShare: Math.max(0, machineUs - ours) / capacityUs,
     loadAverageBefore,
@@ -137,6 +148,7 @@ export async function measureCeiling(packets: readonly ReceiptPacket[], connecti
         "SELECT pid, backend_start AS born FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
       );
       for (const b of backends.rows) meter.track("postgres", b.pid, b.born >= startedAt);
+      await trackBackground(watcher, meter, startedAt);
       meter.sample();
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -146,7 +158,14 @@ export async function measureCeiling(packets: readonly ReceiptPacket[], connecti
     polling = false;
     await poll;
     meter.sample();
-    return { packetsPerSecond: result.packetsPerSecond, connections, batchPackets, postgresCpuUsPerCallback: (meter.totals().postgres ?? 0) / packets.length };
+    const totals = meter.totals();
+    return {
+      packetsPerSecond: result.packetsPerSecond,
+      connections,
+      batchPackets,
+      postgresCpuUsPerCallback: (totals.postgres ?? 0) / packets.length,
+      postgresBackgroundCpuUsPerCallback: (totals.postgresBackground ?? 0) / packets.length,
+    };
   } finally {
     polling = false;
     await watcher.end();
@@ -157,4 +176,10 @@ export async function measureCeiling(packets: readonly ReceiptPacket[], connecti
 function shares(counts: Map<string, number>): Record<string, number> {
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).map(([state, n]) => [state, Number((n / total).toFixed(3))]));
+}
+
+/** The server's own processes (pg_stat_activity lists them with a backend_type other than a client's). */
+async function trackBackground(watcher: pg.Client, meter: CpuMeter, since: Date): Promise<void> {
+  const rows = await watcher.query<{ pid: number; born: Date }>("SELECT pid, backend_start AS born FROM pg_stat_activity WHERE backend_type <> 'client backend'");
+  for (const b of rows.rows) meter.track("postgresBackground", b.pid, b.born >= since);
 }
