@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["packages/*/src/**/*.test.ts", "apps/*/src/**/*.test.ts", "test/**/*.test.ts", "bench/**/*.test.ts"],
-    exclude: ["**/node_modules/**", "**/dist/**", "test/faults/**"],
+    exclude: ["**/node_modules/**", "**/dist/**", "test/faults/**", "test/cluster/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     globalSetup: ["test/support/scratch-root.ts"],

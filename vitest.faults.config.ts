@@ -1,6 +1,7 @@
 import { defineConfig } from "vitest/config";
 
-// `npm run test:faults`: one file, run alone, because it kills and restarts its own services.
+// `npm run test:faults`: one file at a time, because each kills and restarts its own services
+// (or, for retention, loads a million rows and measures latency).
 export default defineConfig({
   test: {
     include: ["test/faults/**/*.test.ts"],
