@@ -45,7 +45,7 @@ export async function runScaling(): Promise<void> {
     progress(
       `${workers} worker(s): ${us(point.packetsPerSecond)} packets/s over ${point.windowSeconds.toFixed(1)} s; CPU per callback: workers ${us(cpu.workers)} µs, ` +
         `Postgres ${us(cpu.postgres)} µs (+ ${us(cpu.postgresBackground)} µs background), Redis ${us(cpu.redis)} µs; machine ${(100 * point.machineBusyShare).toFixed(0)} % busy, ` +
-        `${(100 * point.otherProcessesShare).toFixed(0)} % of it others'; backends ${JSON.stringify(point.backendStates)}; ledger ${point.ledgerRowsWritten}/${point.ledgerRowsExpected}`,
+        `${(100 * point.otherProcessesShare).toFixed(0)} % of it other processes', ${(100 * point.interruptShare).toFixed(0)} % kernel interrupts; backends ${JSON.stringify(point.backendStates)}; ledger ${point.ledgerRowsWritten}/${point.ledgerRowsExpected}`,
     );
     if (point.ledgerRowsWritten !== point.ledgerRowsExpected) throw new Error(`${workers} workers wrote ${point.ledgerRowsWritten} ledger rows, expected ${point.ledgerRowsExpected}`);
   }
@@ -62,7 +62,7 @@ export async function runScaling(): Promise<void> {
   );
   const rows = points.map(
     (p) =>
-      `| ${p.workers} | ${us(p.packetsPerSecond)} | ${(p.packetsPerSecond / ceiling.packetsPerSecond).toFixed(2)} | ${us(p.cpuUsPerCallback.workers)} | ${us(p.cpuUsPerCallback.postgres)} + ${us(p.cpuUsPerCallback.postgresBackground)} | ${us(p.cpuUsPerCallback.redis)} | ${(100 * p.machineBusyShare).toFixed(0)} % (${(100 * p.otherProcessesShare).toFixed(0)} % others) | ${pct(p.backendStates.cpu)} / ${pct(p.backendStates["Client:ClientRead"])} / ${pct(p.backendStates["Lock:transactionid"])} |`,
+      `| ${p.workers} | ${us(p.packetsPerSecond)} | ${(p.packetsPerSecond / ceiling.packetsPerSecond).toFixed(2)} | ${us(p.cpuUsPerCallback.workers)} | ${us(p.cpuUsPerCallback.postgres)} + ${us(p.cpuUsPerCallback.postgresBackground)} | ${us(p.cpuUsPerCallback.redis)} | ${(100 * p.machineBusyShare).toFixed(0)} % (${(100 * p.otherProcessesShare).toFixed(0)} % others, ${(100 * p.interruptShare).toFixed(0)} % irq) | ${pct(p.backendStates.cpu)} / ${pct(p.backendStates["Client:ClientRead"])} / ${pct(p.backendStates["Lock:transactionid"])} |`,
   );
   process.stdout.write(
     [

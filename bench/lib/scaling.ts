@@ -9,7 +9,7 @@ import { uniquePrefix } from "../../test/support/queues.js";
 import { waitFor } from "../../test/support/wait-for.js";
 import { measureDbCeiling } from "./ceiling.js";
 import { expectedState } from "./expected-state.js";
-import { CpuMeter, machineBusyUs } from "./proc-cpu.js";
+import { CpuMeter, machineBusyUs, machineInterruptUs } from "./proc-cpu.js";
 
 /**
  * CPU per callback by process, in µs: what carries over to a bigger machine. `postgres` is the
@@ -28,6 +28,8 @@ export type ScalingPoint = {
   /** Share of the machine's CPU (all cores) busy in the window: ours, and everything else. */
   machineBusyShare: number;
   otherProcessesShare: number;
+  /** Kernel interrupt work (mostly our own loopback traffic), charged to no process. */
+  interruptShare: number;
   loadAverageBefore: number;
   /**
    * What the workers' Postgres backends were doing, sampled every 50 ms in the window (share of
@@ -69,7 +71,7 @@ export async function measureWorkers(env: Env, workers: number, packets: readonl
   const apps: RunningApp[] = Array.from({ length: workers }, () => startApp("worker", { DATABASE_URL: db.url, REDIS_URL: env.redisUrl, QUEUE_PREFIX: prefix }));
   for (const app of apps) meter.track("workers", app.child.pid!, true);
 
-  type Mark = { atMs: number; waiting: number; cpu: Record<string, number>; machineUs: number };
+  type Mark = { atMs: number; waiting: number; cpu: Record<string, number>; machineUs: number; interruptUs: number };
   const states = new Map<string, number>();
   let opened: Mark | undefined;
   let closed: Mark | undefined;
@@ -88,7 +90,7 @@ export async function measureWorkers(env: Env, workers: number, packets: readonl
         meter.sample();
         const counts = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "failed");
         if (counts.failed! > 0) throw new Error("jobs failed while draining");
-        const mark = () => ({ atMs: performance.now(), waiting: counts.waiting!, cpu: meter.totals(), machineUs: machineBusyUs() });
+        const mark = () => ({ atMs: performance.now(), waiting: counts.waiting!, cpu: meter.totals(), machineUs: machineBusyUs(), interruptUs: machineInterruptUs() });
         if (!opened && counts.waiting! <= jobs * (1 - START_SHARE)) opened = mark();
         if (opened && !closed && counts.waiting! <= jobs * (1 - END_SHARE)) closed = mark();
         return counts.waiting! + counts.active! + counts.delayed! + counts.prioritized! === 0;
@@ -112,6 +114,7 @@ export async function measureWorkers(env: Env, workers: number, packets: readonl
   const perCallback = (group: string) => used(group) / windowPackets;
   const ours = ["workers", "postgres", "postgresBackground", "redis", "bench"].reduce((sum, g) => sum + used(g), 0);
   const machineUs = closed.machineUs - opened.machineUs;
+  const interruptUs = closed.interruptUs - opened.interruptUs;
   const capacityUs = windowSeconds * 1e6 * env.cores;
   return {
     workers,
@@ -126,7 +129,8 @@ export async function measureWorkers(env: Env, workers: number, packets: readonl
       bench: perCallback("bench"),
     },
     machineBusyShare: machineUs / capacityUs,
-    otherProcessesShare: Math.max(0, machineUs - ours) / capacityUs,
+    otherProcessesShare: Math.max(0, machineUs - ours - interruptUs) / capacityUs,
+    interruptShare: interruptUs / capacityUs,
     loadAverageBefore,
     backendStates: shares(states),
     ledgerRowsExpected: expectedState(packets).events.size,
