@@ -3,7 +3,7 @@ import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { MAINTENANCE_QUEUE_NAME, PRUNE_SCHEDULER_ID, RECEIPT_QUEUE_NAME, createRedis } from "@receipt-sync/queue";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { compareWithDatabase, expectedState } from "../../bench/lib/expected-state.js";
 import { createTestDatabase, query, type TestDatabase } from "../support/databases.js";
 import { APP_ID, callbackQuery, receiptPacket } from "../support/fixtures.js";
@@ -146,6 +146,7 @@ describe("on a 3-master Redis Cluster", () => {
 
   it("refuses a prefix without a hash tag, naming the variable and the fix", async () => {
     const app = startApp("worker", { REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: "receipt-sync", DATABASE_URL: db.url });
+    onTestFinished(() => void app.stop("SIGKILL"));
     expect(await app.exited).toBe(1);
     expect(app.output().trim()).toBe(
       "config error: QUEUE_PREFIX must contain a hash tag when REDIS_URL names a cluster (e.g. {receipt-sync}), so that the queue's keys share one slot",
