@@ -27,8 +27,7 @@ const good = (i: number) => receiptPacket({ groupId: `g${i % 7}`, eventTimeMs: 1
 // Callbacks the packet schema refuses, so only a writer handed them directly can meet them.
 // Each makes real Postgres fail with a data error of its own class.
 const culprits: Record<string, (i: number) => ReceiptPacket> = {
-  // node-postgres sends both as U+FFFD: one statement would update a row twice.
-  "21000 (lone surrogates)": (i) => receiptPacket({ groupId: `g${i % 7}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 2, unread: 0, readers: ["x\ud800", "x\udbff"] }] }),
+  "22P02 (an SdkAppid that is no number)": (i) => ({ ...good(i), sdkAppId: `x${i}` }),
   "22021 (NUL in text)": (i) => receiptPacket({ groupId: `g${i % 7}\u0000`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 1, unread: 0 }] }),
   "22003 (count beyond int)": (i) => receiptPacket({ groupId: `g${i % 7}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 2 ** 31, unread: 0 }] }),
 };

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import { isStorableText, parseReceiptPacket } from "@receipt-sync/protocol";
 import type { Database } from "./create-client.js";
-import { reduceReceipts } from "./reduce-receipts.js";
-import { arrayLiteral, receiptStatements } from "./receipt-sql.js";
+import { arrayLiteral, receiptColumnsOf } from "./receipt-sql.js";
 
 /**
  * Callbacks that cannot be written are kept here as received, never dropped. A quarantine
@@ -105,7 +104,7 @@ export async function retryQuarantined(db: Database, ids: readonly string[] = []
       outcomes.push({ id: row.id, result: "still_invalid", error: parsed.error });
       continue;
     }
-    const statements = receiptStatements(reduceReceipts([parsed.value])).map(({ sql, params }) => db.$executeRawUnsafe(sql, ...params));
+    const statements = receiptColumnsOf([parsed.value]).statements().map(({ sql, params }) => db.$executeRawUnsafe(sql, ...params));
     try {
       await db.$transaction([...statements, db.$executeRawUnsafe("DELETE FROM quarantined_callbacks WHERE id = $1::bigint", row.id)]);
       outcomes.push({ id: row.id, result: "applied" });
