@@ -2,7 +2,7 @@ import { DEFAULT_QUEUE_PREFIX } from "@receipt-sync/queue";
 import { envPositiveInt, envRedisUrl, parseEnv } from "@receipt-sync/runtime";
 import { z } from "zod";
 
-const schema = z.object({
+export const envSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL"),
   REDIS_URL: envRedisUrl,
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "must be letters, digits or _.:-").default(DEFAULT_QUEUE_PREFIX),
@@ -46,7 +46,7 @@ export type WorkerConfig = {
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
-  const parsed = parseEnv(schema, env, {
+  const parsed = parseEnv(envSchema, env, {
     DATABASE_URL: "e.g. postgresql://postgres@127.0.0.1:5432/receipts",
   });
   return {
