@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { TEST_REDIS_URL } from "../test/support/queues.js";
 import { barChartSvg } from "./lib/chart.js";
 import { generateStream } from "./lib/dataset.js";
-import { machineBusyUs } from "./lib/proc-cpu.js";
+import { machineBusyUs } from "./lib/process-cpu.js";
 import { measureCeiling, measureWorkers, type ScalingPoint } from "./lib/scaling.js";
 
 const settings = {

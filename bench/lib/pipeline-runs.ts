@@ -8,10 +8,20 @@ import { waitFor } from "../../test/support/wait-for.js";
 import { compareWithDatabase, expectedState, type Comparison } from "./expected-state.js";
 import { postAll, type LoadResult } from "./http-load.js";
 import { peakRssMb } from "./peak-rss.js";
+import { cpuMeter, cpuMicros, pidsNamed } from "./process-cpu.js";
 
 export type Env = { databaseUrl: string; redisUrl: string; sdkAppId: string };
 
-export type DrainResult = Comparison & { packets: number; jobs: number; enqueueMs: number; drainMs: number; packetsPerSecond: number; workerPeakRssMb: number };
+export type DrainResult = Comparison & {
+  packets: number;
+  jobs: number;
+  enqueueMs: number;
+  drainMs: number;
+  packetsPerSecond: number;
+  workerPeakRssMb: number;
+  /** CPU per packet while draining, from /proc: the worker (from its start), every Postgres process, Redis. */
+  cpuMicrosPerPacket: { worker: number; postgres: number; redis: number };
+};
 
 /**
  * Fills the queue through the ingest's own enqueue path (ReceiptProducer) while no worker
@@ -27,14 +37,21 @@ export async function measureDrain(env: Env & { prefix: string; packets: readonl
   const enqueueMs = performance.now() - enqueueStartedMs;
   const jobs = (await queue.getJobCounts("waiting")).waiting ?? 0;
 
+  const postgresCpu = cpuMeter(() => pidsNamed("postgres"));
+  const redisCpu = cpuMeter(() => pidsNamed("redis-server", `:${new URL(env.redisUrl).port || 6379}`));
+  postgresCpu.start();
+  redisCpu.start();
   const startedMs = performance.now();
   const worker = startApp("worker", { DATABASE_URL: env.databaseUrl, REDIS_URL: env.redisUrl, QUEUE_PREFIX: env.prefix });
   let workerPeakRssMb = 0;
+  let workerCpuMicros = 0;
   try {
     const outcome = await waitFor(
       "the queue to drain",
       async () => {
         workerPeakRssMb = Math.max(workerPeakRssMb, peakRssMb(worker.child.pid!));
+        workerCpuMicros = cpuMicros(worker.child.pid!);
+        postgresCpu.sample();
         const counts = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "failed");
         if (counts.failed! > 0) return "failed";
         return counts.waiting! + counts.active! + counts.delayed! + counts.prioritized! === 0 && "drained";
@@ -44,8 +61,11 @@ export async function measureDrain(env: Env & { prefix: string; packets: readonl
     if (outcome === "failed") throw new Error(`jobs failed while draining: ${worker.output().slice(-2000)}`);
     const drainMs = performance.now() - startedMs;
     workerPeakRssMb = Math.max(workerPeakRssMb, peakRssMb(worker.child.pid!));
+    workerCpuMicros = cpuMicros(worker.child.pid!);
+    const perPacket = (micros: number) => micros / env.packets.length;
+    const cpuMicrosPerPacket = { worker: perPacket(workerCpuMicros), postgres: perPacket(postgresCpu.stop()), redis: perPacket(redisCpu.stop()) };
     const comparison = await compareWithDatabase(env.databaseUrl, expectedState(env.packets));
-    return { ...comparison, packets: env.packets.length, jobs, enqueueMs, drainMs, packetsPerSecond: env.packets.length / (drainMs / 1000), workerPeakRssMb };
+    return { ...comparison, packets: env.packets.length, jobs, enqueueMs, drainMs, packetsPerSecond: env.packets.length / (drainMs / 1000), workerPeakRssMb, cpuMicrosPerPacket };
   } finally {
     await worker.stop();
     await queue.obliterate({ force: true });

@@ -9,7 +9,7 @@ import { uniquePrefix } from "../../test/support/queues.js";
 import { waitFor } from "../../test/support/wait-for.js";
 import { measureDbCeiling } from "./ceiling.js";
 import { expectedState } from "./expected-state.js";
-import { CpuMeter, machineBusyUs, machineInterruptUs } from "./proc-cpu.js";
+import { CpuGroups, machineBusyUs, machineInterruptUs } from "./process-cpu.js";
 
 /**
  * CPU per callback by process, in µs: what carries over to a bigger machine. `postgres` is the
@@ -65,7 +65,7 @@ export async function measureWorkers(env: Env, workers: number, packets: readonl
 
   const loadAverageBefore = loadavg()[0]!;
   const spawnedAt = new Date();
-  const meter = new CpuMeter();
+  const meter = new CpuGroups();
   if (redisPid) meter.track("redis", redisPid);
   meter.track("bench", process.pid);
   const apps: RunningApp[] = Array.from({ length: workers }, () => startApp("worker", { DATABASE_URL: db.url, REDIS_URL: env.redisUrl, QUEUE_PREFIX: prefix }));
@@ -143,7 +143,7 @@ export async function measureCeiling(packets: readonly ReceiptPacket[], connecti
   const db = await createTestDatabase();
   const watcher = new pg.Client({ connectionString: db.url });
   await watcher.connect();
-  const meter = new CpuMeter();
+  const meter = new CpuGroups();
   const startedAt = new Date();
   let polling = true;
   const poll = (async () => {
@@ -183,7 +183,7 @@ function shares(counts: Map<string, number>): Record<string, number> {
 }
 
 /** The server's own processes (pg_stat_activity lists them with a backend_type other than a client's). */
-async function trackBackground(watcher: pg.Client, meter: CpuMeter, since: Date): Promise<void> {
+async function trackBackground(watcher: pg.Client, meter: CpuGroups, since: Date): Promise<void> {
   const rows = await watcher.query<{ pid: number; born: Date }>("SELECT pid, backend_start AS born FROM pg_stat_activity WHERE backend_type <> 'client backend'");
   for (const b of rows.rows) meter.track("postgresBackground", b.pid, b.born >= since);
 }

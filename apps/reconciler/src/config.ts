@@ -23,7 +23,7 @@ const apiBase = z
   .default("console.tim.qq.com")
   .transform((v) => (/^https?:\/\//.test(v) ? v.replace(/\/+$/, "") : `https://${v}`));
 
-const schema = z.object({
+export const envSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL"),
   SDKAPPID: appIds.optional(),
   TENCENT_SECRET_KEYS: secretKeys,
@@ -74,7 +74,7 @@ export type ReconcilerConfig = {
 
 /** Reads the reconciler's settings; throws a ConfigError naming the variable and the fix. */
 export function loadConfig(env: NodeJS.ProcessEnv): ReconcilerConfig {
-  const parsed = parseEnv(schema, env, {
+  const parsed = parseEnv(envSchema, env, {
     DATABASE_URL: "e.g. postgresql://postgres@127.0.0.1:5432/receipts",
     TENCENT_SECRET_KEYS: "set it to SDKAPPID:SECRETKEY from the Chat console's app info, several separated by commas",
   });

@@ -3,7 +3,7 @@ import { envQueuePrefix, envRedisUrl, resolveQueuePrefix } from "@receipt-sync/q
 import { envPositiveInt, parseEnv } from "@receipt-sync/runtime";
 import { z } from "zod";
 
-const schema = z.object({
+export const envSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL"),
   REDIS_URL: envRedisUrl,
   QUEUE_PREFIX: envQueuePrefix,
@@ -58,7 +58,7 @@ export type WorkerConfig = {
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
-  const parsed = parseEnv(schema, env, {
+  const parsed = parseEnv(envSchema, env, {
     DATABASE_URL: "e.g. postgresql://postgres@127.0.0.1:5432/receipts",
   });
   return {

@@ -1,7 +1,6 @@
 import type { Database } from "./create-client.js";
-import { arrayLiteral, receiptStatements } from "./receipt-sql.js";
+import { arrayLiteral, ReceiptColumns } from "./receipt-sql.js";
 import { messageKey, receiptDifferences, type Difference, type ReceiptState } from "./receipt-differences.js";
-import type { ReceiptRows } from "./reduce-receipts.js";
 import { findStoredReceipts } from "./reconcile-queries.js";
 
 /** Tencent's answer for one message, to be merged into the tables like a callback. */
@@ -50,7 +49,7 @@ export async function applyRepairs(db: Database, sdkAppId: string, repairs: read
   return db.$transaction(
     async (tx) => {
       const before = await findStoredReceipts(tx, sdkAppId, refs);
-      for (const { sql, params } of receiptStatements(repairRows(sdkAppId, repairs))) await tx.$executeRawUnsafe(sql, ...params);
+      for (const { sql, params } of repairColumns(sdkAppId, repairs).statements()) await tx.$executeRawUnsafe(sql, ...params);
       const after = await findStoredReceipts(tx, sdkAppId, refs);
 
       const applied: AppliedRepair[] = [];
@@ -82,15 +81,15 @@ export async function applyRepairs(db: Database, sdkAppId: string, repairs: read
   );
 }
 
-function repairRows(sdkAppId: string, repairs: readonly Repair[]): ReceiptRows {
-  const rows: ReceiptRows = { receipts: [], readers: [], events: [] };
+/** Repairs as rows of the callbacks' own statements: counts and readers, no ledger entry. */
+function repairColumns(sdkAppId: string, repairs: readonly Repair[]): ReceiptColumns {
+  const columns = new ReceiptColumns();
   for (const r of repairs) {
-    const base = { sdkAppId, groupId: r.groupId, msgSeq: r.msgSeq };
-    if (r.counts) rows.receipts.push({ ...base, groupType: r.groupType, ...r.counts, eventTimeMs: r.fetchedAtMs });
+    if (r.counts) columns.addReceipt(sdkAppId, r.groupId, r.msgSeq, r.groupType, r.counts.readNum, r.counts.unreadNum, r.fetchedAtMs);
     const readAtMs = r.readersFetchedAtMs ?? r.fetchedAtMs;
-    for (const memberAccount of new Set(r.readers)) rows.readers.push({ ...base, memberAccount, readAtMs });
+    for (const memberAccount of r.readers) columns.addReader(sdkAppId, r.groupId, r.msgSeq, memberAccount, readAtMs);
   }
-  return rows;
+  return columns;
 }
 
 function sorted(state: ReceiptState): ReceiptState {

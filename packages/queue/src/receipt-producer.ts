@@ -1,11 +1,11 @@
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { GroupCommit } from "@receipt-sync/runtime";
 import type { Queue } from "bullmq";
-import { addReceiptJob, type ReceiptJobData } from "./contract.js";
+import { addReceiptJob, receiptPacketWeight, type ReceiptJobData } from "./contract.js";
 
 export type ReceiptProducerOptions = {
   queue: Queue<ReceiptJobData>;
-  /** Upper bound on packets in one job. */
+  /** Upper bound on one job, in packets of ordinary size (see receiptPacketWeight); a larger packet forms a job alone. */
   maxPacketsPerJob?: number;
   /** Adds allowed in flight at once; callbacks arriving meanwhile wait and share the next job. */
   maxConcurrentAdds?: number;
@@ -25,6 +25,7 @@ export class ReceiptProducer {
     const { queue, addTimeoutMs = 1000 } = options;
     this.group = new GroupCommit<ReceiptPacket>({
       maxGroupSize: options.maxPacketsPerJob ?? 100,
+      sizeOf: receiptPacketWeight,
       maxConcurrentCommits: options.maxConcurrentAdds ?? 1,
       commit: (packets) => addReceiptJob(queue, packets, addTimeoutMs),
     });
