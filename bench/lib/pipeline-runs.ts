@@ -1,9 +1,12 @@
 import { Queue } from "bullmq";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { RECEIPT_QUEUE_NAME, ReceiptProducer, createRedis, waitForRedis, type ReceiptJobData } from "@receipt-sync/queue";
+import { openDurableStore } from "@receipt-sync/ingest";
+import { RECEIPT_QUEUE_NAME, createRedis, waitForRedis, type ReceiptJobData } from "@receipt-sync/queue";
+import { createLogger, createShutdown } from "@receipt-sync/runtime";
 import pg from "pg";
 import { callbackQuery } from "../../test/support/fixtures.js";
 import { freePort, startApp, waitForHttp } from "../../test/support/processes.js";
+import { scratchDir } from "../../test/support/scratch-dir.js";
 import { waitFor } from "../../test/support/wait-for.js";
 import { compareWithDatabase, expectedState, type Comparison } from "./expected-state.js";
 import { postAll, type LoadResult } from "./http-load.js";
@@ -14,17 +17,14 @@ export type Env = { databaseUrl: string; redisUrl: string; sdkAppId: string };
 export type DrainResult = Comparison & { packets: number; jobs: number; enqueueMs: number; drainMs: number; packetsPerSecond: number; workerPeakRssMb: number };
 
 /**
- * Fills the queue through the ingest's own enqueue path (ReceiptProducer) while no worker
- * runs, then starts one worker process and times it until the queue is empty.
+ * Fills the queue through the ingest's own store (durable-store.ts: group commit into jobs)
+ * while no worker runs, then starts one worker process and times it until the queue is empty.
  */
 export async function measureDrain(env: Env & { prefix: string; packets: readonly ReceiptPacket[] }): Promise<DrainResult> {
   const redis = createRedis(env.redisUrl, "producer");
   await waitForRedis(redis, 5000);
   const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection: redis, prefix: env.prefix });
-  const producer = new ReceiptProducer({ queue });
-  const enqueueStartedMs = performance.now();
-  await Promise.all(env.packets.map((p) => producer.enqueue(p)));
-  const enqueueMs = performance.now() - enqueueStartedMs;
+  const enqueueMs = await fillQueue(env.redisUrl, env.prefix, env.packets);
   const jobs = (await queue.getJobCounts("waiting")).waiting ?? 0;
 
   const startedMs = performance.now();
@@ -51,6 +51,22 @@ export async function measureDrain(env: Env & { prefix: string; packets: readonl
     await queue.obliterate({ force: true });
     await queue.close();
     await redis.quit();
+  }
+}
+
+/** Stores every packet as the ingest would; fails if any went to the spool instead of the queue. */
+async function fillQueue(redisUrl: string, prefix: string, packets: readonly ReceiptPacket[]): Promise<number> {
+  const log = createLogger({ name: "bench-fill", level: "warn" });
+  const spool = { dir: scratchDir("bench-spool"), maxBytes: 1024 ** 3, segmentBytes: 16 * 1024 ** 2 };
+  const store = await openDurableStore({ redisUrl, queuePrefix: prefix, enqueueTimeoutMs: 5000, spool, log });
+  try {
+    const startedMs = performance.now();
+    const storedIn = await Promise.all(packets.map((p) => store.store(p)));
+    const spooled = storedIn.filter((where) => where !== "queue").length;
+    if (spooled > 0) throw new Error(`${spooled} packets went to the spool: Redis refused or was slow while the queue was filled`);
+    return performance.now() - startedMs;
+  } finally {
+    await createShutdown(store.shutdownSteps(10_000), log)();
   }
 }
 

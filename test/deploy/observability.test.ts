@@ -20,7 +20,7 @@ const datasources = parse(readFileSync(join(REPO_ROOT, "ops/grafana/provisioning
 
 /** Every series name the apps can expose (histograms add _bucket, _sum and _count). */
 function exportedSeries(): Set<string> {
-  const ingest = createIngestMetrics(() => 0).registry;
+  const ingest = createIngestMetrics({ spoolDepth: () => 0, breakerOpen: () => false }).registry;
   const worker = createWorkerMetrics({} as Queue).registry; // metadata only: collect() is never called
   const names = new Set<string>();
   for (const metric of [...ingest.getMetricsAsArray(), ...worker.getMetricsAsArray()] as unknown as { name: string; type: string }[]) {

@@ -14,10 +14,11 @@ const schema = z.object({
   REDIS_URL: envRedisUrl,
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "must be letters, digits or _.:-").default(DEFAULT_QUEUE_PREFIX),
   BODY_LIMIT_BYTES: envPositiveInt(1024 * 1024),
-  ENQUEUE_TIMEOUT_MS: envPositiveInt(1000),
+  ENQUEUE_TIMEOUT_MS: envPositiveInt(500),
   SHUTDOWN_TIMEOUT_MS: envPositiveInt(10_000),
   SPOOL_DIR: z.string().default("spool"),
   SPOOL_MAX_BYTES: envPositiveInt(1024 ** 3),
+  SPOOL_SEGMENT_BYTES: envPositiveInt(16 * 1024 ** 2),
   MAX_IN_FLIGHT_REQUESTS: envPositiveInt(5000),
   ADMIN_USER: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),
@@ -32,11 +33,18 @@ export type IngestConfig = {
   redisUrl: string;
   queuePrefix: string;
   bodyLimitBytes: number;
+  /**
+   * An add Redis has not confirmed by then counts as a timeout: the breaker opens and the
+   * callback is spooled. On the Redis path a callback waits at most about twice this (its turn,
+   * then its add), which must stay well inside Tencent's 2 s.
+   */
   enqueueTimeoutMs: number;
   shutdownTimeoutMs: number;
   /** Where callbacks go, fsync'd, when Redis cannot take them. */
   spoolDir: string;
   spoolMaxBytes: number;
+  /** Spool segments are closed at about this size; each is re-driven, streamed, as a whole. */
+  spoolSegmentBytes: number;
   /** Requests being handled at once past which new ones get 503 instead of more memory. */
   maxInFlightRequests: number;
   /** Bull Board credentials; without them /admin/queues does not exist. */
@@ -65,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
     spoolDir: parsed.SPOOL_DIR,
     spoolMaxBytes: parsed.SPOOL_MAX_BYTES,
+    spoolSegmentBytes: parsed.SPOOL_SEGMENT_BYTES,
     maxInFlightRequests: parsed.MAX_IN_FLIGHT_REQUESTS,
     admin: parsed.ADMIN_USER !== undefined && parsed.ADMIN_PASSWORD !== undefined ? { user: parsed.ADMIN_USER, password: parsed.ADMIN_PASSWORD } : undefined,
     logLevel: parsed.LOG_LEVEL,

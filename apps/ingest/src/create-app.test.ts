@@ -114,7 +114,7 @@ describe("ingest without a callback token", () => {
   it("reports health and readiness", async () => {
     expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${s.url}/readyz`);
-    expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { status: "ready", queue: "ok", spooled: 0 } });
+    expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { status: "ready", queue: "ok", breaker: "closed", spooled: 0 } });
   });
 });
 

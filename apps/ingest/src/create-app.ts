@@ -4,17 +4,17 @@ import { secondsSince, type Logger } from "@receipt-sync/runtime";
 import express, { type ErrorRequestHandler, type Response } from "express";
 import { checkCaller, handleCallback, type CallbackDeps, type CallbackOutcome } from "./handle-callback.js";
 import { ADMIN_PATH } from "./admin.js";
+import type { Readiness } from "./durable-store.js";
 import type { IngestMetrics } from "./metrics.js";
 import { replyFor } from "./reply.js";
 
-export type Readiness = { status: "ready" | "degraded" | "unavailable"; queue: "ok" | "unreachable"; spooled: number };
 
 export type AppDeps = {
   callbackPath: string;
   bodyLimitBytes: number;
   callback: CallbackDeps;
   /** Whether callbacks can be kept right now, and where (used by /readyz). */
-  readiness: () => Promise<Readiness>;
+  readiness: () => Readiness;
   maxInFlightRequests: number;
   metrics: IngestMetrics;
   /** Bull Board, mounted at /admin/queues; absent, the route does not exist. */
@@ -99,8 +99,8 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ status: "ok" });
   });
   // Degraded (Redis away, callbacks spooled to disk) still takes traffic: it keeps callbacks.
-  app.get("/readyz", async (_req, res) => {
-    const readiness = await deps.readiness();
+  app.get("/readyz", (_req, res) => {
+    const readiness = deps.readiness();
     res.status(readiness.status === "unavailable" ? 503 : 200).json(readiness);
   });
 

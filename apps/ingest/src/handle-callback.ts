@@ -6,6 +6,7 @@ import {
   type CallbackQuery,
   type ReceiptPacket,
 } from "@receipt-sync/protocol";
+import type { StoredIn } from "./durable-store.js";
 
 /** What became of one callback. The HTTP layer only maps this to a status and an envelope. */
 export type CallbackOutcome =
@@ -15,9 +16,6 @@ export type CallbackOutcome =
   | { kind: "forbidden"; error: string }
   | { kind: "unauthenticated"; error: string }
   | { kind: "unavailable"; error: string };
-
-/** Where an accepted packet was made durable: the queue, or the local spool while Redis is away. */
-export type StoredIn = "queue" | "spool";
 
 export type CallbackDeps = {
   sdkAppIds: ReadonlySet<string>;

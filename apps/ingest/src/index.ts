@@ -3,3 +3,4 @@ export { startIngest, type Ingest } from "./build-ingest.js";
 export { createApp, type AppDeps } from "./create-app.js";
 export { checkCaller, handleCallback, type CallbackOutcome, type CallbackDeps } from "./handle-callback.js";
 export { createIngestMetrics, type IngestMetrics } from "./metrics.js";
+export { openDurableStore, type DurableStore, type DurableStoreOptions, type Readiness, type StoredIn } from "./durable-store.js";

@@ -9,4 +9,3 @@ export {
   type ReceiptJobData,
 } from "./contract.js";
 export { createRedis, waitForRedis, type RedisRole } from "./connection.js";
-export { ReceiptProducer, type ReceiptProducerOptions } from "./receipt-producer.js";
