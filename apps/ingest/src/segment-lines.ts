@@ -25,9 +25,18 @@ export async function* segmentLines(path: string): AsyncGenerator<Buffer> {
   if (partial.length > 0) yield Buffer.concat(partial);
 }
 
-/** How many lines `segmentLines` will yield, read the same streaming way. */
+/** How many lines `segmentLines` will yield, counted from the chunks without assembling any line. */
 export async function countSegmentLines(path: string): Promise<number> {
   let lines = 0;
-  for await (const _line of segmentLines(path)) lines += 1;
-  return lines;
+  let lineOpen = false; // bytes seen since the last newline
+  for await (const chunk of createReadStream(path, { highWaterMark: CHUNK_BYTES }) as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
+      if (lineOpen || end > start) lines += 1;
+      lineOpen = false;
+      start = end + 1;
+    }
+    if (start < chunk.length) lineOpen = true;
+  }
+  return lineOpen ? lines + 1 : lines;
 }
