@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image for every role (ingest, worker, migrate); compose picks the command.
+# One image for every role (ingest, worker, reconciler, migrate); compose picks the command.
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
@@ -11,6 +11,7 @@ COPY packages/db/package.json packages/db/
 COPY packages/runtime/package.json packages/runtime/
 COPY apps/ingest/package.json apps/ingest/
 COPY apps/worker/package.json apps/worker/
+COPY apps/reconciler/package.json apps/reconciler/
 RUN npm ci
 COPY . .
 RUN npm run build && npm prune --omit=dev

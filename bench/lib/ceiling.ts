@@ -1,4 +1,4 @@
-import { readMigrations, receiptStatements, reduceReceipts, splitByLane, DEFAULT_MIGRATIONS_DIR } from "@receipt-sync/db";
+import { readMigrations, receiptColumnsOf, splitByLane, DEFAULT_MIGRATIONS_DIR } from "@receipt-sync/db";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import pg from "pg";
 
@@ -40,7 +40,7 @@ export async function measureDbCeiling(options: {
       try {
         for (const batch of batches) {
           await client.query("BEGIN");
-          for (const { sql, params } of receiptStatements(reduceReceipts(batch))) await client.query(sql, params);
+          for (const { sql, params } of receiptColumnsOf(batch).statements()) await client.query(sql, params);
           await client.query("COMMIT");
         }
       } finally {

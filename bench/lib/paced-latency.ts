@@ -168,7 +168,7 @@ class Connection {
 
 const PROBE_FLAG = "--paced-latency-probe";
 if (process.argv.includes(PROBE_FLAG) && process.send) {
-  process.once("message", async (options: LatencyOptions) => {
-    process.send!(await probe(options));
+  process.once("message", (options: LatencyOptions) => {
+    void probe(options).then((summary) => process.send!(summary));
   });
 }

@@ -1,20 +1,28 @@
 import { Queue } from "bullmq";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { openDurableStore } from "@receipt-sync/ingest";
 import { RECEIPT_QUEUE_NAME, createRedis, waitForRedis, type ReceiptJobData } from "@receipt-sync/queue";
-import { createLogger, createShutdown } from "@receipt-sync/runtime";
 import pg from "pg";
 import { callbackQuery } from "../../test/support/fixtures.js";
 import { freePort, startApp, waitForHttp } from "../../test/support/processes.js";
-import { scratchDir } from "../../test/support/scratch-dir.js";
 import { waitFor } from "../../test/support/wait-for.js";
+import { fillQueue } from "./fill-queue.js";
 import { compareWithDatabase, expectedState, type Comparison } from "./expected-state.js";
 import { postAll, type LoadResult } from "./http-load.js";
 import { peakRssMb } from "./peak-rss.js";
+import { cpuMeter, cpuMicros, pidsNamed } from "./process-cpu.js";
 
 export type Env = { databaseUrl: string; redisUrl: string; sdkAppId: string };
 
-export type DrainResult = Comparison & { packets: number; jobs: number; enqueueMs: number; drainMs: number; packetsPerSecond: number; workerPeakRssMb: number };
+export type DrainResult = Comparison & {
+  packets: number;
+  jobs: number;
+  enqueueMs: number;
+  drainMs: number;
+  packetsPerSecond: number;
+  workerPeakRssMb: number;
+  /** CPU per packet while draining, from /proc: the worker (from its start), every Postgres process, Redis. */
+  cpuMicrosPerPacket: { worker: number; postgres: number; redis: number };
+};
 
 /**
  * Fills the queue through the ingest's own store (durable-store.ts: group commit into jobs)
@@ -27,14 +35,21 @@ export async function measureDrain(env: Env & { prefix: string; packets: readonl
   const enqueueMs = await fillQueue(env.redisUrl, env.prefix, env.packets);
   const jobs = (await queue.getJobCounts("waiting")).waiting ?? 0;
 
+  const postgresCpu = cpuMeter(() => pidsNamed("postgres"));
+  const redisCpu = cpuMeter(() => pidsNamed("redis-server", `:${new URL(env.redisUrl).port || 6379}`));
+  postgresCpu.start();
+  redisCpu.start();
   const startedMs = performance.now();
   const worker = startApp("worker", { DATABASE_URL: env.databaseUrl, REDIS_URL: env.redisUrl, QUEUE_PREFIX: env.prefix });
   let workerPeakRssMb = 0;
+  let workerCpuMicros = 0;
   try {
     const outcome = await waitFor(
       "the queue to drain",
       async () => {
         workerPeakRssMb = Math.max(workerPeakRssMb, peakRssMb(worker.child.pid!));
+        workerCpuMicros = cpuMicros(worker.child.pid!);
+        postgresCpu.sample();
         const counts = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "failed");
         if (counts.failed! > 0) return "failed";
         return counts.waiting! + counts.active! + counts.delayed! + counts.prioritized! === 0 && "drained";
@@ -44,29 +59,16 @@ export async function measureDrain(env: Env & { prefix: string; packets: readonl
     if (outcome === "failed") throw new Error(`jobs failed while draining: ${worker.output().slice(-2000)}`);
     const drainMs = performance.now() - startedMs;
     workerPeakRssMb = Math.max(workerPeakRssMb, peakRssMb(worker.child.pid!));
+    workerCpuMicros = cpuMicros(worker.child.pid!);
+    const perPacket = (micros: number) => micros / env.packets.length;
+    const cpuMicrosPerPacket = { worker: perPacket(workerCpuMicros), postgres: perPacket(postgresCpu.stop()), redis: perPacket(redisCpu.stop()) };
     const comparison = await compareWithDatabase(env.databaseUrl, expectedState(env.packets));
-    return { ...comparison, packets: env.packets.length, jobs, enqueueMs, drainMs, packetsPerSecond: env.packets.length / (drainMs / 1000), workerPeakRssMb };
+    return { ...comparison, packets: env.packets.length, jobs, enqueueMs, drainMs, packetsPerSecond: env.packets.length / (drainMs / 1000), workerPeakRssMb, cpuMicrosPerPacket };
   } finally {
     await worker.stop();
     await queue.obliterate({ force: true });
     await queue.close();
     await redis.quit();
-  }
-}
-
-/** Stores every packet as the ingest would; fails if any went to the spool instead of the queue. */
-async function fillQueue(redisUrl: string, prefix: string, packets: readonly ReceiptPacket[]): Promise<number> {
-  const log = createLogger({ name: "bench-fill", level: "warn" });
-  const spool = { dir: scratchDir("bench-spool"), maxBytes: 1024 ** 3, segmentBytes: 16 * 1024 ** 2 };
-  const store = await openDurableStore({ redisUrl, queuePrefix: prefix, enqueueTimeoutMs: 5000, spool, log });
-  try {
-    const startedMs = performance.now();
-    const storedIn = await Promise.all(packets.map((p) => store.store(p)));
-    const spooled = storedIn.filter((where) => where !== "queue").length;
-    if (spooled > 0) throw new Error(`${spooled} packets went to the spool: Redis refused or was slow while the queue was filled`);
-    return performance.now() - startedMs;
-  } finally {
-    await createShutdown(store.shutdownSteps(10_000), log)();
   }
 }
 

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createIngestMetrics } from "@receipt-sync/ingest";
+import { createReconcilerMetrics } from "@receipt-sync/reconciler";
 import { createWorkerMetrics } from "@receipt-sync/worker";
 import type { Queue } from "bullmq";
 import { describe, expect, it } from "vitest";
@@ -22,8 +23,10 @@ const datasources = parse(readFileSync(join(REPO_ROOT, "ops/grafana/provisioning
 function exportedSeries(): Set<string> {
   const ingest = createIngestMetrics({ spoolDepth: () => 0, breakerOpen: () => false }).registry;
   const worker = createWorkerMetrics({} as Queue).registry; // metadata only: collect() is never called
+  const reconciler = createReconcilerMetrics().registry;
   const names = new Set<string>();
-  for (const metric of [...ingest.getMetricsAsArray(), ...worker.getMetricsAsArray()] as unknown as { name: string; type: string }[]) {
+  const all = [...ingest.getMetricsAsArray(), ...worker.getMetricsAsArray(), ...reconciler.getMetricsAsArray()];
+  for (const metric of all as unknown as { name: string; type: string }[]) {
     const { name, type } = metric;
     names.add(name);
     if (type === "histogram") for (const suffix of ["_bucket", "_sum", "_count"]) names.add(`${name}${suffix}`);

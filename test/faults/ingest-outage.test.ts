@@ -147,23 +147,28 @@ describe("the ingest's outage path at full load", () => {
     const prefix = uniquePrefix();
     const ingest = await startIngest({ REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
     const worker = startApp("worker", { DATABASE_URL: db.url, REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
-    let speedUp: Promise<() => Promise<void>> | undefined;
+    let endSlowness: (() => Promise<void>) | undefined;
+    let slownessEnded: Promise<void> | undefined;
     const timers: NodeJS.Timeout[] = [];
     try {
       const list = callbacks("slow", RATE_PER_S * 7);
       // The stream's second 1 to 5: Redis answers everything, each reply up to 300 ms late.
       timers.push(
-        setTimeout(() => (speedUp = Promise.resolve(redis.slowDown(300))), 1000),
-        setTimeout(() => void speedUp?.then((end) => end()), 5000),
+        setTimeout(() => {
+          endSlowness = redis.slowDown(300);
+        }, 1000),
+        setTimeout(() => {
+          slownessEnded = endSlowness?.();
+        }, 5000),
       );
       const { summary, acked } = await offer(ingest, list);
-      await (await speedUp)?.();
       const stored = await landed(acked);
       record("Redis slow (DEBUG SLEEP 0.3 back to back) 4 s within 7 s at 1,000/s", { ...summary, lost: stored.lost, wrong: stored.wrong, landedWithinS: stored.waitedS });
       expect(summary).toMatchObject({ offered: list.length, ok: list.length, late: 0, refused: 0, unanswered: 0 });
       expect(stored).toMatchObject({ lost: 0, wrong: 0 });
     } finally {
       for (const timer of timers) clearTimeout(timer);
+      await (slownessEnded ?? endSlowness?.());
       await Promise.all([ingest.app.stop(), worker.stop()]);
       await redis.kill();
     }

@@ -28,7 +28,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** The node command line of each app, as `npm run start:<name>` has it in package.json. */
-export function appCommand(name: "ingest" | "worker"): string[] {
+export function appCommand(name: "ingest" | "worker" | "reconciler"): string[] {
   const scripts = JSON.parse(readFileSync(`${REPO_ROOT}/package.json`, "utf8")).scripts as Record<string, string>;
   const [node, ...args] = scripts[`start:${name}`]!.split(" ");
   if (node !== "node") throw new Error(`start:${name} does not start with node`);
@@ -39,7 +39,7 @@ export function appCommand(name: "ingest" | "worker"): string[] {
  * Starts a built app exactly as `npm run start:<name>` does, with only the given env. Without a
  * SPOOL_DIR in `env` it gets a spool directory of its own, removed when the process exits.
  */
-export function startApp(name: "ingest" | "worker", env: Record<string, string>): RunningApp {
+export function startApp(name: "ingest" | "worker" | "reconciler", env: Record<string, string>): RunningApp {
   let output = "";
   const ownSpoolDir = env.SPOOL_DIR === undefined ? scratchDir("spool") : undefined;
   const child = spawn(process.execPath, appCommand(name), {

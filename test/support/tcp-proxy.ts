@@ -7,6 +7,7 @@ import { createConnection, createServer, type Server, type Socket } from "node:n
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
+  private readonly silenced = new Set<Socket>();
   private refusing = false;
   private stalled = false;
   private constructor(private readonly server: Server, readonly port: number) {}
@@ -39,6 +40,18 @@ export class TcpProxy {
     for (const socket of this.sockets) socket.pause();
   }
 
+  /**
+   * The connections open now go silent for good (no data, no FIN, no RST), as behind a NAT
+   * entry that expired or a failover; new connections work normally.
+   */
+  silenceOpen(): void {
+    for (const socket of this.sockets) {
+      socket.pause();
+      this.silenced.add(socket);
+    }
+    this.sockets.clear();
+  }
+
   resume(): void {
     this.stalled = false;
     for (const socket of this.sockets) socket.resume();
@@ -55,6 +68,7 @@ export class TcpProxy {
 
   async close(): Promise<void> {
     this.down();
+    for (const socket of this.silenced) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

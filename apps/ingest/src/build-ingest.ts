@@ -5,6 +5,7 @@ import { createApp } from "./create-app.js";
 import { createAdminRouter } from "./admin.js";
 import { openDurableStore, type DurableStore } from "./durable-store.js";
 import { createIngestMetrics } from "./metrics.js";
+import { alertSignal } from "./rate-limit-alert.js";
 
 export type Ingest = {
   server: Server;
@@ -31,7 +32,13 @@ export async function startIngest(config: IngestConfig, log = createLogger({ nam
     callbackPath: config.callbackPath,
     bodyLimitBytes: config.bodyLimitBytes,
     maxInFlightRequests: config.maxInFlightRequests,
-    callback: { sdkAppIds: config.sdkAppIds, callbackToken: config.callbackToken, store: store.store, nowMs: Date.now },
+    callback: {
+      sdkAppIds: config.sdkAppIds,
+      callbackToken: config.callbackToken,
+      store: store.store,
+      nowMs: Date.now,
+      onRateLimitAlert: alertSignal(store.redis, config.queuePrefix, config.enqueueTimeoutMs, log),
+    },
     readiness: store.readiness,
     log,
   });

@@ -2,7 +2,7 @@ import { DEFAULT_QUEUE_PREFIX } from "@receipt-sync/queue";
 import { ConfigError, envPositiveInt, envRedisUrl, parseEnv } from "@receipt-sync/runtime";
 import { z } from "zod";
 
-const schema = z.object({
+export const envSchema = z.object({
   SDKAPPID: z
     .string()
     .transform((v) => v.split(",").map((id) => id.trim()).filter((id) => id !== ""))
@@ -54,7 +54,7 @@ export type IngestConfig = {
 
 /** Reads the ingest's settings from the environment; throws a ConfigError naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
-  const parsed = parseEnv(schema, env, {
+  const parsed = parseEnv(envSchema, env, {
     SDKAPPID: "set it to your app's SDKAppID from the Chat console, several separated by commas",
   });
   if ((parsed.ADMIN_USER === undefined) !== (parsed.ADMIN_PASSWORD === undefined)) {

@@ -2,6 +2,7 @@ import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { RECEIPT_QUEUE_NAME, addReceiptJob, createRedis, type ReceiptJobData } from "@receipt-sync/queue";
 import { GroupCommit, type Logger, type ShutdownStep } from "@receipt-sync/runtime";
 import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
 import { RedisBreaker, type BreakerState } from "./redis-breaker.js";
 import { Spool } from "./spool.js";
 
@@ -36,6 +37,8 @@ export type DurableStore = {
   readiness: () => Readiness;
   /** For Bull Board. */
   queue: Queue<ReceiptJobData>;
+  /** The producer's connection, for the odd write that is not a callback (the over-limit alert). */
+  redis: Redis;
   spoolDepth: () => number;
   breakerOpen: () => boolean;
   /** Flush, a last re-drive if Redis answers, close the spool, the queue and the connection. */
@@ -158,5 +161,5 @@ export async function openDurableStore(options: DurableStoreOptions): Promise<Du
     { name: "close redis", timeoutMs: stepMs, run: () => redis.quit().then(() => undefined, () => redis.disconnect()) },
   ];
 
-  return { store, readiness, queue, spoolDepth: () => spool.depth, breakerOpen: () => breaker.isOpen, shutdownSteps };
+  return { store, readiness, queue, redis, spoolDepth: () => spool.depth, breakerOpen: () => breaker.isOpen, shutdownSteps };
 }

@@ -1,17 +1,21 @@
 import {
   READ_RECEIPT_COMMAND,
+  REQUEST_OVER_LIMIT_COMMAND,
   parseCallbackQuery,
   parseReceiptPacket,
   verifySign,
   type CallbackQuery,
   type ReceiptPacket,
+  type RequestOverLimit,
 } from "@receipt-sync/protocol";
 import type { StoredIn } from "./durable-store.js";
+import { handleRateLimitAlert } from "./rate-limit-alert.js";
 
 /** What became of one callback. The HTTP layer only maps this to a status and an envelope. */
 export type CallbackOutcome =
   | { kind: "accepted"; messages: number; storedIn: StoredIn }
   | { kind: "ignored"; reason: string }
+  | { kind: "alert"; passedOn: boolean }
   | { kind: "invalid"; error: string }
   | { kind: "forbidden"; error: string }
   | { kind: "unauthenticated"; error: string }
@@ -23,6 +27,8 @@ export type CallbackDeps = {
   /** Resolves once the packet is durable; rejects when nothing could keep it. */
   store: (packet: ReceiptPacket) => Promise<StoredIn>;
   nowMs: () => number;
+  /** Tencent's Alert.RequestOverLimit for an app of ours: tell the reconciler to slow down. */
+  onRateLimitAlert?: (sdkAppId: string, alert: RequestOverLimit) => Promise<void>;
 };
 
 export type CheckedCaller = { ok: true; query: CallbackQuery } | { ok: false; outcome: CallbackOutcome };
@@ -44,14 +50,19 @@ export function checkCaller(rawQuery: Record<string, unknown>, deps: CallbackDep
   }
   // One URL receives every callback the operator switched on. Anything but ours is
   // acknowledged and dropped: a non-zero code on a "before" callback would block users.
-  if (query.callbackCommand !== undefined && query.callbackCommand !== READ_RECEIPT_COMMAND) {
+  if (query.callbackCommand !== undefined && !HANDLED_COMMANDS.has(query.callbackCommand)) {
     return { ok: false, outcome: { kind: "ignored", reason: `command ${query.callbackCommand} is not handled` } };
   }
   return { ok: true, query };
 }
 
+const HANDLED_COMMANDS = new Set([READ_RECEIPT_COMMAND, REQUEST_OVER_LIMIT_COMMAND]);
+
 /** Validates the body of an authorised caller and enqueues it; resolves once Redis has it. */
 export async function handleCallback(query: CallbackQuery, body: unknown, deps: CallbackDeps): Promise<CallbackOutcome> {
+  if ((query.callbackCommand ?? (isRecord(body) ? body.CallbackCommand : undefined)) === REQUEST_OVER_LIMIT_COMMAND) {
+    return handleRateLimitAlert(query, body, deps);
+  }
   // body-parser turns an empty body into {}; both mean Tencent's packet is missing.
   if (body === undefined || (isRecord(body) && Object.keys(body).length === 0)) {
     return { kind: "invalid", error: "body is empty; expected a read-receipt JSON object" };

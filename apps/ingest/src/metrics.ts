@@ -1,11 +1,11 @@
-import { READ_RECEIPT_COMMAND } from "@receipt-sync/protocol";
+import { READ_RECEIPT_COMMAND, REQUEST_OVER_LIMIT_COMMAND } from "@receipt-sync/protocol";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
 export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
 
 /**
  * The ingest's Prometheus metrics, in a registry of its own (no global state, so tests can run
- * several ingests in one process). `command` is bounded to two values: the query string is
+ * several ingests in one process). `command` is bounded to three values: the query string is
  * the caller's, and a label per unknown command would let anyone grow our series.
  */
 export function createIngestMetrics(state: { spoolDepth: () => number; breakerOpen: () => boolean }) {
@@ -13,7 +13,7 @@ export function createIngestMetrics(state: { spoolDepth: () => number; breakerOp
   collectDefaultMetrics({ register: registry });
   const callbacks = new Counter({
     name: "receipt_sync_callbacks_total",
-    help: "Callbacks answered, by command (read_receipt or other) and outcome.",
+    help: "Callbacks answered, by command (read_receipt, request_over_limit or other) and outcome.",
     labelNames: ["command", "outcome"] as const,
     registers: [registry],
   });
@@ -50,11 +50,16 @@ export function createIngestMetrics(state: { spoolDepth: () => number; breakerOp
   return {
     registry,
     recordReply(command: string | undefined, outcome: string, seconds: number) {
-      callbacks.inc({ command: command === READ_RECEIPT_COMMAND ? "read_receipt" : "other", outcome });
+      callbacks.inc({ command: commandLabel(command), outcome });
       replySeconds.observe({ outcome }, seconds);
     },
     recordStore(storedIn: "queue" | "spool", seconds: number) {
       enqueueSeconds.observe({ stored_in: storedIn }, seconds);
     },
   };
+}
+
+function commandLabel(command: string | undefined): string {
+  if (command === READ_RECEIPT_COMMAND) return "read_receipt";
+  return command === REQUEST_OVER_LIMIT_COMMAND ? "request_over_limit" : "other";
 }

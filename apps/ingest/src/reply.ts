@@ -7,6 +7,7 @@ export function replyFor(outcome: CallbackOutcome): HttpReply {
   switch (outcome.kind) {
     case "accepted":
     case "ignored":
+    case "alert":
       return { status: 200, body: OK_REPLY };
     case "invalid":
       return { status: 400, body: failReply(ErrorCodes.invalid, outcome.error) };

@@ -27,8 +27,7 @@ const good = (i: number) => receiptPacket({ groupId: `g${i % 7}`, eventTimeMs: 1
 // Callbacks the packet schema refuses, so only a writer handed them directly can meet them.
 // Each makes real Postgres fail with a data error of its own class.
 const culprits: Record<string, (i: number) => ReceiptPacket> = {
-  // node-postgres sends both as U+FFFD: one statement would update a row twice.
-  "21000 (lone surrogates)": (i) => receiptPacket({ groupId: `g${i % 7}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 2, unread: 0, readers: ["x\ud800", "x\udbff"] }] }),
+  "22P02 (an SdkAppid that is no number)": (i) => ({ ...good(i), sdkAppId: `x${i}` }),
   "22021 (NUL in text)": (i) => receiptPacket({ groupId: `g${i % 7}\u0000`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 1, unread: 0 }] }),
   "22003 (count beyond int)": (i) => receiptPacket({ groupId: `g${i % 7}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 2 ** 31, unread: 0 }] }),
 };
@@ -147,6 +146,14 @@ describe("classifyDbError", () => {
   it("takes a failure without SQLSTATE (a broken socket, a deadline) as transient", () => {
     expect(classifyDbError(Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }))).toMatchObject({ kind: "transient", sqlState: null });
     expect(classifyDbError(new Error("Connection terminated unexpectedly"))).toMatchObject({ kind: "transient", sqlState: null });
+    // Prisma's own codes are no SQLSTATE: P2028 means no connection was free in time.
+    const noConnection = Object.assign(new Error("Transaction API error: Unable to start a transaction in the given time."), { code: "P2028", clientVersion: "7.10.1" });
+    expect(classifyDbError(noConnection)).toMatchObject({ kind: "transient", sqlState: null });
+  });
+
+  it("reads the SQLSTATE of a node-postgres error", () => {
+    const pgError = Object.assign(new Error("deadlock detected"), { code: "40P01", severity: "ERROR" });
+    expect(classifyDbError(pgError)).toMatchObject({ kind: "transient", sqlState: "40P01" });
   });
 
   it("reads the SQLSTATE of a real failure through Prisma", async () => {

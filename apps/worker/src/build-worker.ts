@@ -1,5 +1,5 @@
 import { applyReceipts, createDatabase, quarantineCallbacks } from "@receipt-sync/db";
-import { RECEIPT_QUEUE_NAME, createRedis } from "@receipt-sync/queue";
+import { RECEIPT_QUEUE_NAME, createRedis, receiptRetryDelayMs } from "@receipt-sync/queue";
 import { createLogger, createShutdown, type Logger } from "@receipt-sync/runtime";
 import { Queue, Worker } from "bullmq";
 import type { WorkerConfig } from "./config.js";
@@ -15,7 +15,7 @@ export type ReceiptWorker = {
 };
 
 export async function startWorker(config: WorkerConfig, log = createLogger({ name: "worker", level: config.logLevel })): Promise<ReceiptWorker> {
-  const db = createDatabase({ databaseUrl: config.databaseUrl, poolMax: config.writeConcurrency });
+  const db = createDatabase({ databaseUrl: config.databaseUrl, poolMax: config.writeConcurrency, ...config.db });
   const connection = createRedis(config.redisUrl, "worker");
   const queue = new Queue(RECEIPT_QUEUE_NAME, { connection, prefix: config.queuePrefix });
   const metrics = createWorkerMetrics(queue);
@@ -37,8 +37,9 @@ export async function startWorker(config: WorkerConfig, log = createLogger({ nam
     // A worker killed mid-batch leaves its jobs locked; once the lock lapses they are "stalled"
     // and run again elsewhere. The write is idempotent, so a job may stall many times safely.
     lockDuration: config.lockDurationMs,
-    stalledInterval: config.lockDurationMs,
+    stalledInterval: config.stalledIntervalMs,
     maxStalledCount: 10,
+    settings: { backoffStrategy: receiptRetryDelayMs },
   });
 
   worker.on("completed", () => metrics.recordJob("completed"));

@@ -16,7 +16,9 @@ describe("worker loadConfig", () => {
       batchPackets: 500,
       writeConcurrency: 2,
       shutdownTimeoutMs: 10_000,
-      lockDurationMs: 30_000,
+      lockDurationMs: 10_000,
+      stalledIntervalMs: 5_000,
+      db: { connectTimeoutMs: 5_000, statementTimeoutMs: 15_000, transactionTimeoutMs: 20_000 },
       metricsPort: undefined,
       logLevel: "info",
     });

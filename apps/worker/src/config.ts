@@ -2,7 +2,7 @@ import { DEFAULT_QUEUE_PREFIX } from "@receipt-sync/queue";
 import { envPositiveInt, envRedisUrl, parseEnv } from "@receipt-sync/runtime";
 import { z } from "zod";
 
-const schema = z.object({
+export const envSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL"),
   REDIS_URL: envRedisUrl,
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "must be letters, digits or _.:-").default(DEFAULT_QUEUE_PREFIX),
@@ -10,7 +10,11 @@ const schema = z.object({
   WORKER_BATCH_PACKETS: envPositiveInt(500),
   DB_WRITE_CONCURRENCY: envPositiveInt(2),
   SHUTDOWN_TIMEOUT_MS: envPositiveInt(10_000),
-  WORKER_LOCK_DURATION_MS: envPositiveInt(30_000),
+  WORKER_LOCK_DURATION_MS: envPositiveInt(10_000),
+  WORKER_STALLED_INTERVAL_MS: envPositiveInt(5_000),
+  DB_CONNECT_TIMEOUT_MS: envPositiveInt(5_000),
+  DB_STATEMENT_TIMEOUT_MS: envPositiveInt(15_000),
+  DB_TRANSACTION_TIMEOUT_MS: envPositiveInt(20_000),
   METRICS_PORT: z.string().regex(/^[0-9]+$/, "must be a port number").transform(Number).pipe(z.int().min(1).max(65535)).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -26,15 +30,23 @@ export type WorkerConfig = {
   /** Write lanes, each owning a share of the groups with one transaction in flight (= Postgres connections). */
   writeConcurrency: number;
   shutdownTimeoutMs: number;
-  /** A job whose worker stops renewing its lock for this long is handed to another worker. */
+  /**
+   * A job whose worker stops renewing its lock for this long is handed to another worker, at
+   * the next stalled check (every `stalledIntervalMs`): a dead worker's jobs run elsewhere
+   * within the sum. Shorter means faster take-over, but a worker whose event loop stalls
+   * longer than the lock loses its jobs to another (harmless: the write is idempotent).
+   */
   lockDurationMs: number;
+  stalledIntervalMs: number;
+  /** Deadlines for every database call (see createDatabase). */
+  db: { connectTimeoutMs: number; statementTimeoutMs: number; transactionTimeoutMs: number };
   /** Serve Prometheus metrics on this port; unset, no metrics server. */
   metricsPort: number | undefined;
   logLevel: string;
 };
 
 export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
-  const parsed = parseEnv(schema, env, {
+  const parsed = parseEnv(envSchema, env, {
     DATABASE_URL: "e.g. postgresql://postgres@127.0.0.1:5432/receipts",
   });
   return {
@@ -46,6 +58,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     writeConcurrency: parsed.DB_WRITE_CONCURRENCY,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
     lockDurationMs: parsed.WORKER_LOCK_DURATION_MS,
+    stalledIntervalMs: parsed.WORKER_STALLED_INTERVAL_MS,
+    db: {
+      connectTimeoutMs: parsed.DB_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: parsed.DB_STATEMENT_TIMEOUT_MS,
+      transactionTimeoutMs: parsed.DB_TRANSACTION_TIMEOUT_MS,
+    },
     metricsPort: parsed.METRICS_PORT,
     logLevel: parsed.LOG_LEVEL,
   };

@@ -1,17 +1,18 @@
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import type { Database } from "./create-client.js";
-import { reduceReceipts } from "./reduce-receipts.js";
-import { receiptStatements } from "./receipt-sql.js";
+import { receiptColumnsOf } from "./receipt-sql.js";
 
 export type ApplyResult = { messages: number; readers: number; newEvents: number };
 
 /**
  * Writes a batch of packets in one transaction with one set-based statement per table
  * (see receipt-sql.ts for why this is safe under retries, reordering and concurrency).
+ * `messages` and `readers` count what the batch named, duplicates included.
  */
 export async function applyReceipts(db: Database, packets: readonly ReceiptPacket[]): Promise<ApplyResult> {
-  const rows = reduceReceipts(packets);
-  if (rows.receipts.length === 0) return { messages: 0, readers: 0, newEvents: 0 };
-  const [newEvents] = await db.$transaction(receiptStatements(rows).map(({ sql, params }) => db.$executeRawUnsafe(sql, ...params)));
-  return { messages: rows.receipts.length, readers: rows.readers.length, newEvents: newEvents ?? 0 };
+  const columns = receiptColumnsOf(packets);
+  const statements = columns.statements();
+  if (statements.length === 0) return { messages: 0, readers: 0, newEvents: 0 };
+  const [newEvents] = await db.$transaction(statements.map(({ sql, params }) => db.$executeRawUnsafe(sql, ...params)));
+  return { messages: columns.messages, readers: columns.readers, newEvents: newEvents ?? 0 };
 }

@@ -22,6 +22,12 @@ export async function findReceipts(
     where: { sdkAppId: key.sdkAppId, groupId: key.groupId, msgSeq: { in: receipts.map((r) => r.msgSeq) } },
     orderBy: [{ readAt: "asc" }, { memberAccount: "asc" }],
   });
+  const readersBySeq = new Map<bigint, MessageReceipt["readers"]>();
+  for (const m of readers) {
+    const list = readersBySeq.get(m.msgSeq) ?? [];
+    list.push({ memberAccount: m.memberAccount, readAt: m.readAt.toISOString() });
+    readersBySeq.set(m.msgSeq, list);
+  }
   return receipts.map((r) => ({
     msgSeq: r.msgSeq.toString(),
     groupType: r.groupType,
@@ -29,6 +35,6 @@ export async function findReceipts(
     unreadNum: r.unreadNum,
     eventTime: r.eventTime.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
-    readers: readers.filter((m) => m.msgSeq === r.msgSeq).map((m) => ({ memberAccount: m.memberAccount, readAt: m.readAt.toISOString() })),
+    readers: readersBySeq.get(r.msgSeq) ?? [],
   }));
 }

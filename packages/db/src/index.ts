@@ -1,10 +1,13 @@
 export { createDatabase, type Database, type DatabaseOptions } from "./create-client.js";
 export { applyReceipts, type ApplyResult } from "./apply-receipts.js";
-export { reduceReceipts, isNewerSnapshot, type ReceiptRows } from "./reduce-receipts.js";
 export { migrate, readMigrations, DEFAULT_MIGRATIONS_DIR, type MigrateResult } from "./migrate.js";
-export { receiptStatements, type Statement } from "./receipt-sql.js";
+export { receiptColumnsOf, ReceiptColumns, type Statement } from "./receipt-sql.js";
 export { findReceipts, type MessageReceipt } from "./find-receipts.js";
 export { laneOf, splitByLane } from "./write-lanes.js";
+export { receiptDifferences, messageKey, type ReceiptState, type Difference } from "./receipt-differences.js";
+export { findActiveGroups, findGroupSummary, findStoredReceipts, type ActiveGroup, type MessageRef } from "./reconcile-queries.js";
+export { applyRepairs, type Repair, type AppliedRepair } from "./apply-repairs.js";
+export { recordSkips, type Skip } from "./record-skips.js";
 export {
   quarantineCallbacks,
   listQuarantined,
@@ -16,3 +19,4 @@ export {
   type QuarantinedCallback,
   type RetryOutcome,
 } from "./quarantine.js";
+export { ensureDatabase } from "./ensure-database.js";

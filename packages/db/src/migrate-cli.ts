@@ -1,11 +1,8 @@
 // `npm run db:migrate`: applies prisma/migrations without Prisma's native schema engine.
+import { loadCliConfig } from "./cli-config.js";
 import { migrate } from "./migrate.js";
 
-const databaseUrl = process.env.DATABASE_URL;
-if (!databaseUrl) {
-  console.error("DATABASE_URL is not set: export it, e.g. DATABASE_URL=postgresql://postgres@127.0.0.1:5432/receipts");
-  process.exit(1);
-}
+const { databaseUrl } = loadCliConfig();
 
 try {
   const result = await migrate({

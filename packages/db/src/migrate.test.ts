@@ -39,10 +39,10 @@ describe("npm run db:migrate", () => {
     expect(cli({ DATABASE_URL: db.url }).stdout).toBe(`migrations: 0 applied, ${names.length} already applied\n`);
   });
 
-  it("stops with one line naming DATABASE_URL when it is missing", () => {
-    const result = cli({});
+  it("stops with one line naming DATABASE_URL when it is not a Postgres URL", () => {
+    const result = cli({ DATABASE_URL: "mysql://127.0.0.1/receipts" });
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^DATABASE_URL is not set/);
+    expect(result.stderr).toMatch(/^config error: DATABASE_URL must be a postgresql:\/\/ URL/);
   });
 });
 

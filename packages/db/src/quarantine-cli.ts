@@ -1,5 +1,6 @@
 // `npm run quarantine -- list [--json] | retry [id...] | purge [id...]`: callbacks that could not be written.
 import { parseArgs } from "node:util";
+import { loadCliConfig } from "./cli-config.js";
 import { createDatabase } from "./create-client.js";
 import { listQuarantined, purgeQuarantined, retryQuarantined } from "./quarantine.js";
 
@@ -19,8 +20,7 @@ try {
 const [command, ...ids] = parsed.positionals;
 if (!command || !["list", "retry", "purge"].includes(command)) fail(USAGE);
 if (ids.some((id) => !/^[0-9]{1,18}$/.test(id))) fail(`ids are whole numbers, as list shows them\n${USAGE}`);
-const databaseUrl = process.env.DATABASE_URL;
-if (!databaseUrl) fail("DATABASE_URL is not set: export it, e.g. DATABASE_URL=postgresql://postgres@127.0.0.1:5432/receipts");
+const { databaseUrl } = loadCliConfig();
 
 const db = createDatabase({ databaseUrl, poolMax: 1 });
 try {

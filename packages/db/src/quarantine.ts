@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import { isStorableText, parseReceiptPacket } from "@receipt-sync/protocol";
 import type { Database } from "./create-client.js";
-import { reduceReceipts } from "./reduce-receipts.js";
-import { arrayLiteral, receiptStatements } from "./receipt-sql.js";
+import { arrayLiteral, receiptColumnsOf } from "./receipt-sql.js";
 
 /**
  * Callbacks that cannot be written are kept here as received, never dropped. A quarantine
@@ -105,7 +104,7 @@ export async function retryQuarantined(db: Database, ids: readonly string[] = []
       outcomes.push({ id: row.id, result: "still_invalid", error: parsed.error });
       continue;
     }
-    const statements = receiptStatements(reduceReceipts([parsed.value])).map(({ sql, params }) => db.$executeRawUnsafe(sql, ...params));
+    const statements = receiptColumnsOf([parsed.value]).statements().map(({ sql, params }) => db.$executeRawUnsafe(sql, ...params));
     try {
       await db.$transaction([...statements, db.$executeRawUnsafe("DELETE FROM quarantined_callbacks WHERE id = $1::bigint", row.id)]);
       outcomes.push({ id: row.id, result: "applied" });
@@ -127,12 +126,14 @@ async function bumpAttempt(db: Database, id: string, error: string, sqlState: st
 
 /**
  * The SQLSTATE of a failed statement, wherever the layers put it: Prisma's driver-adapter
- * error (`meta.driverAdapterError.cause.originalCode`) or a plain node-postgres error. Null
- * when the failure was not Postgres answering (a lost connection, a timeout).
+ * error (`meta.driverAdapterError.cause.originalCode`) or a plain node-postgres error (which
+ * carries `severity`). Null when the failure was not Postgres answering: a lost connection, a
+ * timeout, or Prisma's own error, whose `code` (P2028 and the like) is no SQLSTATE.
  */
 export function sqlStateOf(error: unknown): string | null {
   const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } } })?.meta?.driverAdapterError?.cause;
-  for (const candidate of [cause?.originalCode, cause?.code, (error as { code?: unknown })?.code]) {
+  const fromPg = (error as { severity?: unknown })?.severity !== undefined ? (error as { code?: unknown }).code : undefined;
+  for (const candidate of [cause?.originalCode, cause?.code, fromPg]) {
     if (typeof candidate === "string" && /^[0-9A-Z]{5}$/.test(candidate)) return candidate;
   }
   return null;

@@ -1,5 +1,6 @@
 // `npm run receipts -- --app <SdkAppid> --group <GroupId> [--seq <MsgSeq>] [--limit N] [--json]`
 import { parseArgs } from "node:util";
+import { loadCliConfig } from "./cli-config.js";
 import { createDatabase } from "./create-client.js";
 import { findReceipts } from "./find-receipts.js";
 
@@ -23,8 +24,7 @@ if (!app || !/^[0-9]{1,18}$/.test(app)) fail(`--app must be a numeric SdkAppid\n
 if (!group) fail(`--group is required\n${USAGE}`);
 if (seq !== undefined && !/^[0-9]{1,19}$/.test(seq)) fail(`--seq must be a MsgSeq (a whole number)\n${USAGE}`);
 if (limit !== undefined && !/^[1-9][0-9]{0,4}$/.test(limit)) fail(`--limit must be a whole number from 1\n${USAGE}`);
-const databaseUrl = process.env.DATABASE_URL;
-if (!databaseUrl) fail("DATABASE_URL is not set: export it, e.g. DATABASE_URL=postgresql://postgres@127.0.0.1:5432/receipts");
+const { databaseUrl } = loadCliConfig();
 
 const db = createDatabase({ databaseUrl, poolMax: 1 });
 try {

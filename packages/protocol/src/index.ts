@@ -14,3 +14,24 @@ export { computeSign, verifySign, SIGN_WINDOW_SECONDS, type SignCheck } from "./
 export { OK_REPLY, ErrorCodes, failReply, type TencentReply } from "./envelope.js";
 export { parseCallbackQuery, type CallbackQuery } from "./callback-query.js";
 export { receiptPacketSchema, parseReceiptPacket, MAX_QUERY_TEXT_CHARS, type ReceiptPacket } from "./receipt-packet.js";
+export { genUserSig, type UserSigInput } from "./user-sig.js";
+export { REQUEST_OVER_LIMIT_COMMAND, parseRequestOverLimit, type RequestOverLimit } from "./rate-limit-alert.js";
+export {
+  REST_APIS,
+  NO_RECEIPT_CODE,
+  MAX_DETAIL_PAGE,
+  MAX_HISTORY_PAGE,
+  MAX_GROUP_INFO_IDS,
+  restEnvelopeSchema,
+  receiptCountsSchema,
+  receiptDetailSchema,
+  groupInfoSchema,
+  historySchema,
+  classifyRestError,
+  type RestApi,
+  type RestErrorClass,
+  type ReceiptCounts,
+  type ReceiptDetail,
+  type GroupInfo,
+  type History,
+} from "./rest-api.js";

@@ -22,14 +22,27 @@ export function parseReceiptJob(data: unknown): ParseResult<ReceiptJobData> {
   return parseWith(receiptJobSchema, data);
 }
 
+/** Longest wait between two tries of a job. */
+export const MAX_RETRY_DELAY_MS = 5 * 60_000;
+
 /**
- * Retries outlast a Postgres outage of about an hour (1 s doubling to ~17 min between tries)
- * before a job lands in the failed set, where `npm run dlq` can re-drive it. Completed jobs
- * are dropped at once: the database, not Redis, is the record of what was applied.
+ * The wait before try `attemptsMade + 1`: 1 s doubling per try, capped at 5 minutes, so a
+ * short blip costs seconds and a long outage is probed every 5 minutes. The worker registers
+ * this as BullMQ's backoff strategy.
+ */
+export function receiptRetryDelayMs(attemptsMade: number): number {
+  return Math.min(1000 * 2 ** Math.max(0, attemptsMade - 1), MAX_RETRY_DELAY_MS);
+}
+
+/**
+ * 300 tries with `receiptRetryDelayMs` between them outlast a Postgres outage of 24 h 18 min
+ * (a test computes the figure) before a job lands in the failed set, where `npm run dlq` can
+ * re-drive it. Completed jobs are dropped at once: the database, not Redis, is the record of
+ * what was applied.
  */
 export const RECEIPT_JOB_OPTIONS: JobsOptions = {
-  attempts: 12,
-  backoff: { type: "exponential", delay: 1000 },
+  attempts: 300,
+  backoff: { type: "receipt-retry" },
   removeOnComplete: true,
   removeOnFail: false,
 };

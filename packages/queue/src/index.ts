@@ -2,6 +2,8 @@ export {
   RECEIPT_QUEUE_NAME,
   RECEIPT_JOB_NAME,
   RECEIPT_JOB_OPTIONS,
+  MAX_RETRY_DELAY_MS,
+  receiptRetryDelayMs,
   DEFAULT_QUEUE_PREFIX,
   receiptJobSchema,
   parseReceiptJob,
@@ -9,3 +11,4 @@ export {
   type ReceiptJobData,
 } from "./contract.js";
 export { createRedis, waitForRedis, type RedisRole } from "./connection.js";
+export { RATE_LIMIT_ALERT_TTL_MS, rateLimitAlertKey, raiseRateLimitAlert, rateLimitAlertActive } from "./rate-limit-alert.js";

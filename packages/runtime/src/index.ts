@@ -5,3 +5,4 @@ export { GroupCommit, type GroupCommitOptions } from "./group-commit.js";
 export { withTimeout, TimeoutError } from "./with-timeout.js";
 export { loadConfigOrExit } from "./load-config.js";
 export { secondsSince } from "./seconds-since.js";
+export { serveMetrics, type MetricsSource } from "./metrics-server.js";
