@@ -220,7 +220,7 @@ describe("faults", () => {
     expect(row).toMatchObject({ lost: 0, wrong: 0 });
   });
 
-  it("Redis hangs instead of failing: the ingest answers within the deadline from the spool, and caps requests in flight", async () => {
+  it("Redis hangs instead of failing: the ingest answers within the deadline from the spool, even in a burst past the in-flight cap", async () => {
     const stack = await newStack();
     const redisProxy = await TcpProxy.start(redis.port);
     const hungUrl = `redis://127.0.0.1:${redisProxy.port}`;
@@ -238,13 +238,14 @@ describe("faults", () => {
     expect(latenciesMs).toHaveLength(50);
     expect(Math.max(...latenciesMs)).toBeLessThan(1500); // Tencent gives up after 2 s
 
-    // Past the cap, an ingest refuses at once instead of piling requests up in memory.
+    // Three times the cap at once. The breaker is open, so nothing waits on Redis: a callback
+    // holds its place under the cap for one spool fsync. One refused here is refused by the cap
+    // (memory), at once, never after waiting on Redis. The cap itself: create-app.test.ts.
     const url = `http://127.0.0.1:${stack.port}/callback?${callbackQuery()}`;
     const burst = await Promise.all(
       list.slice(100, 160).map((p) => fetch(url, { method: "POST", body: JSON.stringify(p.receipt) }).then(async (r) => ({ status: r.status, packet: p, body: await r.text() }))),
     );
-    expect(burst.filter((r) => r.status === 503).length).toBeGreaterThan(0);
-    expect(burst.filter((r) => r.status === 503).every((r) => r.body.includes("overloaded"))).toBe(true);
+    expect(burst.filter((r) => r.status !== 200).every((r) => r.status === 503 && r.body.includes("overloaded"))).toBe(true);
     acked.push(...burst.filter((r) => r.status === 200).map((r) => r.packet));
 
     redisProxy.resume();

@@ -6,7 +6,13 @@ import { APP_ID, callbackQuery, receiptBody } from "../../../test/support/fixtur
 import { dropQueue, openQueue, queuedPackets, TEST_REDIS_URL, uniquePrefix } from "../../../test/support/queues.js";
 import { loadConfig, type IngestConfig } from "./config.js";
 import { startIngest, type Ingest } from "./build-ingest.js";
+import { createApp } from "./create-app.js";
+import { createIngestMetrics } from "./metrics.js";
+import type { StoredIn } from "./durable-store.js";
+import { createLogger } from "@receipt-sync/runtime";
+import type { Server } from "node:http";
 import { scratchDir } from "../../../test/support/scratch-dir.js";
+import { waitFor } from "../../../test/support/wait-for.js";
 
 const TOKEN = "test-token";
 const OK = { ActionStatus: "OK", ErrorInfo: "", ErrorCode: 0 };
@@ -217,5 +223,40 @@ describe("ingest whose queue is unreachable and spool is full", () => {
     expect(Date.now() - startedMs).toBeLessThan(2000);
     const ready = await fetch(`http://127.0.0.1:${ingest.port}/readyz`);
     expect(ready.status).toBe(503);
+  });
+});
+
+describe("the in-flight cap", () => {
+  it("answers 503 at once past MAX_IN_FLIGHT_REQUESTS callbacks being stored, and takes callbacks again once they are", async () => {
+    // A store that keeps each callback until released: what piles up is what the cap bounds.
+    const releases: (() => void)[] = [];
+    const store = () => new Promise<StoredIn>((resolve) => releases.push(() => resolve("spool")));
+    const app = createApp({
+      metrics: createIngestMetrics({ spoolDepth: () => 0, breakerOpen: () => true }),
+      callbackPath: "/callback",
+      bodyLimitBytes: 4096,
+      maxInFlightRequests: 2,
+      callback: { sdkAppIds: new Set([APP_ID]), callbackToken: undefined, store, nowMs: Date.now },
+      readiness: () => ({ status: "degraded", queue: "unreachable", breaker: "open", spooled: 0 }),
+      log: createLogger({ name: "cap-test", level: "silent" }),
+    });
+    const server = await new Promise<Server>((resolve) => {
+      const listening = app.listen(0, "127.0.0.1", () => resolve(listening));
+    });
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const held = [post(base, callbackQuery(), valid), post(base, callbackQuery(), valid)];
+      await waitFor("two callbacks being stored", () => releases.length === 2);
+      const refused = await post(base, callbackQuery(), valid);
+      expect(refused).toMatchObject({ status: 503, body: { ErrorCode: 50300, ErrorInfo: "overloaded: 2 callbacks in flight" } });
+      for (const release of releases.splice(0)) release();
+      expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200]);
+      const again = post(base, callbackQuery(), valid);
+      await waitFor("the next callback being stored", () => releases.length === 1);
+      releases[0]!();
+      expect((await again).status).toBe(200);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
