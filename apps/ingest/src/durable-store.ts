@@ -65,14 +65,16 @@ export async function openDurableStore(options: DurableStoreOptions): Promise<Du
   const { log } = options;
   const timing = { ...DEFAULT_TIMING, ...options.timing };
   const redis = createRedis(options.redisUrl, "producer", options.enqueueTimeoutMs);
-  redis.on("error", (error: Error) => log.warn({ err: error.message }, "redis connection error"));
   // No version check: its INFO runs once, and if it fails (Redis hung just then) the Queue
   // never becomes usable. The worker checks the version on its own connection.
   const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection: redis, prefix: options.queuePrefix, skipVersionCheck: true });
-  queue.on("error", (error: Error) => log.warn({ err: error.message }, "queue error"));
-
   // onClose runs only from a probe, after start(), by when `redrive` exists.
   const breaker = new RedisBreaker({ redis, ...timing, onClose: () => redrive(), log });
+  // While the breaker is open, every reconnect attempt (two a second) fails: the breaker said
+  // so once at warn, the attempts are debug.
+  const connectionError = (error: Error) => (breaker.isOpen ? log.debug : log.warn).call(log, { err: error.message }, "redis connection error");
+  redis.on("error", connectionError);
+  queue.on("error", connectionError);
   const add = async (packets: readonly unknown[]) => {
     if (breaker.isOpen) throw new BreakerOpenError("Redis is not answering");
     try {

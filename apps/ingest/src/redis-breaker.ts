@@ -34,7 +34,6 @@ export class RedisBreaker {
   private lastProbeMs = 0;
   private probing = false;
   private stopped = false;
-  private trips = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: RedisBreakerOptions) {
@@ -49,15 +48,10 @@ export class RedisBreaker {
     return this.open ? "open" : "closed";
   }
 
-  /** Times the breaker opened since start (the first, at start, not counted). */
-  get tripCount(): number {
-    return this.trips;
-  }
-
   /** Probes at once, waiting at most `timeoutMs` for a first connection, then keeps probing. */
   async start(timeoutMs: number): Promise<void> {
     await this.connected(timeoutMs, { orFirstError: true }); // a refused Redis does not hold up the start
-    await this.probe();
+    if (!(await this.probe())) this.options.log.warn("Redis does not answer at start: spooling callbacks until it does");
     this.timer = setInterval(() => void this.tick(), this.options.probeIntervalMs);
     this.timer.unref();
   }
@@ -67,7 +61,6 @@ export class RedisBreaker {
     if (error instanceof TimeoutError || (error instanceof Error && error.message === "Command timed out")) this.resetConnection();
     if (this.open || this.stopped) return;
     this.open = true;
-    this.trips += 1;
     this.openedAtMs = Date.now();
     this.options.log.warn({ err: error instanceof Error ? error.message : String(error) }, "Redis refused or timed out: spooling callbacks until it answers");
   }
