@@ -74,7 +74,7 @@ export class RedisBreaker {
     const answer = await this.ping();
     if (answer === "pong" && this.open && !this.stopped) {
       this.open = false;
-      this.options.log.info({ openForMs: Date.now() - this.openedAtMs }, "Redis answers again: callbacks go to the queue");
+      this.options.log.info({ openForMs: Date.now() - this.openedAtMs }, "Redis answers: callbacks go to the queue");
       this.options.onClose();
     } else if (answer !== "pong") this.trip(answer === "timeout" ? new TimeoutError("PING timed out") : new Error("Redis is not connected"));
     return answer === "pong";
