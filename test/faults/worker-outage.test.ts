@@ -130,4 +130,36 @@ describe("worker outages", () => {
       await Promise.all([ingest.app.stop(), doomed.stop(), survivor.stop()]);
     }
   });
+
+  it("forty of the largest callbacks the schema accepts, at once: all land and the worker survives", async () => {
+    const prefix = uniquePrefix();
+    const ingest = await startIngest(prefix);
+    const worker = startWorker(prefix);
+    try {
+      // 50 messages of 200 readers: MAX_READERS_PER_PACKET, about 450 KB of JSON each.
+      const big = (i: number): ReceiptPacket => ({
+        ...packets("big", 1)[0]!,
+        receipt: {
+          CallbackCommand: READ_RECEIPT_COMMAND,
+          GroupId: `@worker-big-${i}`,
+          Type: "Work",
+          EventTime: 1_700_000_000_000 + i,
+          GroupMsgReceiptList: Array.from({ length: 50 }, (_, m) => ({
+            MsgSeq: m,
+            ReadNum: 200,
+            UnreadNum: 0,
+            ReadReceiptMembers: Array.from({ length: 200 }, (_, r) => ({ Member_Account: `member-with-a-longish-user-id-${r}` })),
+          })),
+        },
+      });
+      const list = [...Array.from({ length: 40 }, (_, i) => big(i)), ...packets("honest", 1)];
+      const replies = await Promise.all(list.map((p) => fetch(ingest.url, { method: "POST", body: JSON.stringify(p.receipt) }).then((r) => r.status)));
+      expect(replies.every((status) => status === 200)).toBe(true);
+      const seconds = await secondsUntilLanded(list, 60);
+      expect(worker.child.exitCode).toBeNull();
+      console.log(`largest callbacks: 40 x 10,000 readers and 1 small, all stored ${seconds.toFixed(1)} s after the last reply; worker never restarted`);
+    } finally {
+      await Promise.all([ingest.app.stop(), worker.stop()]);
+    }
+  });
 });

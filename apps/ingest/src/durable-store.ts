@@ -1,5 +1,5 @@
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { RECEIPT_QUEUE_NAME, addReceiptJob, createRedis, type ReceiptJobData } from "@receipt-sync/queue";
+import { RECEIPT_QUEUE_NAME, addReceiptJob, createRedis, receiptPacketWeight, type ReceiptJobData } from "@receipt-sync/queue";
 import { GroupCommit, type Logger, type ShutdownStep } from "@receipt-sync/runtime";
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
@@ -45,6 +45,19 @@ export type DurableStore = {
   shutdownSteps: (stepMs: number) => ShutdownStep[];
 };
 
+/** A job's weight cap, in receiptPacketWeight units: 100 callbacks of ordinary size. */
+const JOB_WEIGHT = 100;
+
+/** A spool line's weight: as a packet's, or 1 for a line that is not one (it goes to quarantine). */
+function lineWeight(value: unknown): number {
+  try {
+    const weight = receiptPacketWeight(value as ReceiptPacket);
+    return Number.isFinite(weight) ? weight : 1;
+  } catch {
+    return 1; // not shaped like a packet: the worker will quarantine it
+  }
+}
+
 class BreakerOpenError extends Error {}
 class SlowRedisError extends Error {}
 type Waiting = { packet: ReceiptPacket; sinceMs: number };
@@ -84,14 +97,17 @@ export async function openDurableStore(options: DurableStoreOptions): Promise<Du
       throw error;
     }
   };
-  const spool = await Spool.open({ ...options.spool, log, enqueue: add }).catch(async (error: unknown) => {
+  const spool = await Spool.open({ ...options.spool, log, enqueue: add, redriveBatchWeight: JOB_WEIGHT, weightOf: lineWeight }).catch(async (error: unknown) => {
     breaker.stop();
     await queue.close();
     redis.disconnect();
     throw error;
   });
   const producer = new GroupCommit<Waiting>({
-    maxGroupSize: 100,
+    // Jobs are capped in weight (about ten rows a unit), not callbacks: a very large callback
+    // forms a job alone, and the worker's transactions stay bounded.
+    maxGroupSize: JOB_WEIGHT,
+    sizeOf: (waiting) => receiptPacketWeight(waiting.packet),
     maxConcurrentCommits: 1,
     commit: async (group) => {
       // Callbacks queue behind the add in flight. A Redis that is slow rather than hung (every

@@ -13,7 +13,7 @@ const packet = (i: number, readers = ["读者"]) => receiptPacket({ groupId: `g$
 const groupIds = (batches: unknown[][]) => batches.flat().map((p) => (p as ReceiptPacket).receipt.GroupId).sort();
 const segmentsIn = (dir: string) => readdirSync(dir).filter((name) => name.endsWith(".jsonl")).sort();
 
-type Options = { failEnqueue?: () => boolean; maxBytes?: number; segmentBytes?: number };
+type Options = { failEnqueue?: () => boolean; maxBytes?: number; segmentBytes?: number; weightOf?: (value: unknown) => number };
 
 async function openSpool(dir: string, sink: unknown[][], options: Options = {}) {
   return Spool.open({
@@ -21,7 +21,8 @@ async function openSpool(dir: string, sink: unknown[][], options: Options = {}) 
     maxBytes: options.maxBytes ?? 10 * 1024 * 1024,
     segmentBytes: options.segmentBytes,
     log,
-    redriveBatch: 3,
+    redriveBatchWeight: 3,
+    weightOf: options.weightOf,
     enqueue: async (packets) => {
       if (options.failEnqueue?.()) throw new Error("redis down");
       sink.push([...packets]);
@@ -126,6 +127,16 @@ describe("Spool", () => {
     const order = sent.flat().map((p) => p.receipt.EventTime);
     expect(order).toEqual([...order].sort((a, b) => a - b));
     expect(order).toHaveLength(80);
+    await spool.close();
+  });
+
+  it("re-drives jobs capped in weight: a heavy line goes alone, light ones share a job", async () => {
+    const dir = scratchDir("spool-test");
+    const sent: ReceiptPacket[][] = [];
+    const spool = await openSpool(dir, sent, { weightOf: (value) => ((value as ReceiptPacket).receipt.GroupId === "g2" ? 10 : 1) });
+    for (let i = 1; i <= 6; i++) await spool.append(packet(i));
+    await spool.redrive();
+    expect(sent.map((job) => job.map((p) => p.receipt.GroupId))).toEqual([["g1"], ["g2"], ["g3", "g4", "g5"], ["g6"]]);
     await spool.close();
   });
 

@@ -28,9 +28,10 @@ export type SpoolOptions = {
   /** Puts packets into the queue; resolves once Redis has them. */
   enqueue: (packets: readonly unknown[]) => Promise<void>;
   log: Logger;
-  /** Most packets, and most line bytes, per job when re-driving. */
-  redriveBatch?: number;
+  /** A re-driven job holds at most this weight (weightOf each line, 1 each by default) and this many line bytes. */
+  redriveBatchWeight?: number;
   redriveBatchBytes?: number;
+  weightOf?: (value: unknown) => number;
 };
 
 export class SpoolFullError extends Error {}
@@ -150,21 +151,26 @@ export class Spool {
 
   /** Sends one segment on in jobs of bounded size; false if the spool began closing meanwhile. */
   private async redriveSegment(segment: Segment): Promise<boolean> {
-    const maxPackets = this.options.redriveBatch ?? 100;
-    const maxBytes = this.options.redriveBatchBytes ?? 1024 * 1024;
+    const { redriveBatchWeight: maxWeight = 100, redriveBatchBytes: maxBytes = 1024 * 1024, weightOf = () => 1 } = this.options;
     let batch: unknown[] = [];
+    let batchWeight = 0;
     let batchBytes = 0;
     let lines = 0;
     for await (const line of segmentLines(segment.path)) {
-      batch.push(this.decode(line, segment.name));
-      batchBytes += line.length;
-      lines += 1;
-      if (batch.length >= maxPackets || batchBytes >= maxBytes) {
+      const value = this.decode(line, segment.name);
+      const weight = weightOf(value);
+      // A line that would take the batch past a cap starts the next one (a heavy line goes alone).
+      if (batch.length > 0 && (batchWeight + weight > maxWeight || batchBytes + line.length > maxBytes)) {
         if (this.closing) return false;
         await this.options.enqueue(batch);
         batch = [];
+        batchWeight = 0;
         batchBytes = 0;
       }
+      batch.push(value);
+      batchWeight += weight;
+      batchBytes += line.length;
+      lines += 1;
     }
     if (batch.length > 0) await this.options.enqueue(batch);
     this.options.log.info({ segment: segment.name, packets: lines }, "spooled callbacks re-driven into the queue");

@@ -119,6 +119,56 @@ describe("BatchWriter", () => {
   });
 });
 
+describe("BatchWriter, when the server is at fault", () => {
+  // A trigger stands in for a server fault with an SQLSTATE no list names (XX002: a corrupted index).
+  const fault = (condition: string) => `
+    CREATE OR REPLACE FUNCTION fail_reader() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF ${condition} THEN RAISE EXCEPTION 'index is corrupted' USING ERRCODE = 'XX002'; END IF; RETURN NEW; END $$;
+    CREATE TRIGGER fail_reader BEFORE INSERT ON group_message_readers FOR EACH ROW EXECUTE FUNCTION fail_reader();`;
+  const dropFault = "DROP TRIGGER IF EXISTS fail_reader ON group_message_readers; DROP TRIGGER IF EXISTS slow_receipt ON group_message_receipts";
+
+  it("quarantines nothing and retries when an unclassified error fails every part of the batch", async () => {
+    await query(testDb.url, fault("true"));
+    try {
+      const { writer, stats } = countingWriter();
+      await expect(writer.write(Array.from({ length: 40 }, (_, i) => good(i)))).rejects.toThrow(/index is corrupted/);
+      expect(stats.quarantined).toBe(0);
+      expect(await count("quarantined_callbacks")).toBe(0);
+    } finally {
+      await query(testDb.url, dropFault);
+    }
+  });
+
+  it("quarantines the one callback an unclassified error follows, when the rest commits", async () => {
+    await query(testDb.url, fault("NEW.member_account = 'u17'"));
+    try {
+      const { writer } = countingWriter();
+      await writer.write(Array.from({ length: 40 }, (_, i) => good(i)));
+      expect(await count("group_message_receipts")).toBe(39);
+      expect(await query(testDb.url, "SELECT sql_state, payload->'receipt'->>'EventTime' AS event FROM quarantined_callbacks")).toEqual([{ sql_state: "XX002", event: "1017" }]);
+    } finally {
+      await query(testDb.url, dropFault);
+    }
+  });
+
+  it("splits a batch too slow for the statement deadline until its parts commit, and quarantines nothing", async () => {
+    const slowDb = createDatabase({ databaseUrl: testDb.url, poolMax: 2, statementTimeoutMs: 400 });
+    await query(testDb.url, `
+      CREATE OR REPLACE FUNCTION slow_receipt() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.01); RETURN NEW; END $$;
+      CREATE TRIGGER slow_receipt BEFORE INSERT ON group_message_receipts FOR EACH ROW EXECUTE FUNCTION slow_receipt();`);
+    try {
+      const { writer, stats } = countingWriter({ apply: async (packets) => void (await applyReceipts(slowDb, packets)) });
+      await writer.write(Array.from({ length: 100 }, (_, i) => good(i)));
+      expect(await count("group_message_receipts")).toBe(100);
+      expect(stats.quarantined).toBe(0);
+      expect(stats.failed).toBeGreaterThan(0);
+    } finally {
+      await query(testDb.url, dropFault);
+      await slowDb.$disconnect();
+    }
+  });
+});
+
 describe("classifyDbError", () => {
   const withState = (code: string) => Object.assign(new Error(`failed with ${code}`), { meta: { driverAdapterError: { cause: { originalCode: code } } } });
 
@@ -132,7 +182,7 @@ describe("classifyDbError", () => {
     ["40P01", "transient"],
     ["53300", "transient"],
     ["57P01", "transient"],
-    ["57014", "transient"],
+    ["57014", "timeout"],
     ["08006", "transient"],
     ["55P03", "transient"],
     ["25P03", "transient"],
@@ -149,6 +199,8 @@ describe("classifyDbError", () => {
     // Prisma's own codes are no SQLSTATE: P2028 means no connection was free in time.
     const noConnection = Object.assign(new Error("Transaction API error: Unable to start a transaction in the given time."), { code: "P2028", clientVersion: "7.10.1" });
     expect(classifyDbError(noConnection)).toMatchObject({ kind: "transient", sqlState: null });
+    const expired = Object.assign(new Error("Transaction API error: A commit cannot be executed on an expired transaction. The timeout for this transaction was 5000 ms"), { code: "P2028" });
+    expect(classifyDbError(expired)).toMatchObject({ kind: "timeout" });
   });
 
   it("reads the SQLSTATE of a node-postgres error", () => {

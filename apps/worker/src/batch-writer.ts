@@ -1,12 +1,16 @@
 import { splitByLane, type QuarantineEntry } from "@receipt-sync/db";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
+import { receiptPacketWeight } from "@receipt-sync/queue";
 import { GroupCommit, secondsSince } from "@receipt-sync/runtime";
 import { classifyDbError, type ClassifiedFailure } from "./classify-db-error.js";
+
+/** What one batch's isolation has learnt: whether any part committed, and which callbacks failed alone. */
+type Isolation = { committed: boolean; culprits: { packet: ReceiptPacket; failure: ClassifiedFailure }[] };
 
 export type BatchWriterOptions = {
   /** Write lanes, each owning a share of the groups with one transaction in flight. */
   lanes: number;
-  /** Most callbacks written in one transaction; packets submitted meanwhile are merged up to this. */
+  /** Most callbacks of ordinary size (see receiptPacketWeight) written in one transaction; shares submitted meanwhile are merged up to this. */
   maxBatchPackets: number;
   /** Writes packets in one transaction. */
   apply: (packets: readonly ReceiptPacket[]) => Promise<void>;
@@ -23,15 +27,19 @@ export type BatchWriterOptions = {
  *   flight each, so a worker's transactions never wait on each other's row locks.
  * - Group commit: shares submitted while a lane's transaction runs are merged into its next
  *   one (up to `maxBatchPackets`): one transaction for many jobs.
- * - Classification: a transient failure (see classify-db-error.ts) rejects every share in the
+ * - Classification (classify-db-error.ts): a transient failure rejects every share in the
  *   transaction, and their jobs are retried. Shares that committed before another share of the
  *   same job failed are written again then, which the idempotent merge makes harmless.
  * - Bisection: a data error splits the batch in halves until the culprit is alone. A half is
- *   not tried when its sibling committed and the parent failed, since the culprit must be in
- *   it; a single callback is always tried alone. One culprit among 500 costs 10 to 20
- *   transactions; everything else in the batch commits.
- * - Quarantine: a callback that fails alone with a data error (or twice alone with an
- *   unclassified one) is kept in quarantined_callbacks, and its job completes.
+ *   not tried when its sibling committed and the parent failed with a data error, since the
+ *   culprit must be in it; a single callback is always tried alone. One culprit among 500
+ *   costs 10 to 20 transactions; everything else in the batch commits. A timeout splits the
+ *   same way (a batch too big for the deadline commits in halves), but a single callback that
+ *   times out is retried later.
+ * - Quarantine: a callback that fails alone with a data error, or twice alone with an
+ *   unclassified one while other parts of its batch commit, is kept in quarantined_callbacks,
+ *   and its job completes. An unclassified error that nothing in the batch escapes is the
+ *   server's: the job is retried.
  */
 export class BatchWriter {
   private readonly lanes: GroupCommit<readonly ReceiptPacket[]>[];
@@ -42,7 +50,7 @@ export class BatchWriter {
       () =>
         new GroupCommit<readonly ReceiptPacket[]>({
           commit: (shares) => this.writeIsolated(shares.flat()),
-          sizeOf: (share) => share.length,
+          sizeOf: (share) => share.reduce((n, packet) => n + receiptPacketWeight(packet), 0),
           maxGroupSize: options.maxBatchPackets,
           maxConcurrentCommits: 1,
         }),
@@ -67,39 +75,50 @@ export class BatchWriter {
 
   private async writeIsolated(packets: ReceiptPacket[]): Promise<void> {
     const failure = await this.attempt(packets);
-    if (failure) await this.isolate(packets, failure);
+    if (!failure) return;
+    const run: Isolation = { committed: false, culprits: [] };
+    await this.isolate(packets, failure, run);
+    // An unclassified error that no part of the batch escaped is the server's, not a callback's.
+    const unexplained = run.culprits.find((c) => c.failure.kind === "unknown");
+    if (unexplained && !run.committed) throw unexplained.failure.error;
+    if (run.culprits.length === 0) return;
+    await this.options.quarantine(
+      run.culprits.map(({ packet, failure: f }) => ({ raw: packet, reason: "rejected_by_database", error: f.error.message, sqlState: f.sqlState })),
+    );
   }
 
-  /** `packets` failed together with `failure`; commit all but the culprits, quarantine those. */
-  private async isolate(packets: ReceiptPacket[], failure: ClassifiedFailure): Promise<void> {
+  /** `packets` failed together with `failure`: commit all but the culprits, and collect those. */
+  private async isolate(packets: ReceiptPacket[], failure: ClassifiedFailure, run: Isolation): Promise<void> {
     if (failure.kind === "transient") throw failure.error;
-    if (packets.length === 1) return this.settleAlone(packets[0]!);
+    if (packets.length === 1) return this.settleAlone(packets[0]!, run);
     const middle = Math.ceil(packets.length / 2);
     const left = packets.slice(0, middle);
     const right = packets.slice(middle);
-    const leftFailure = await this.attempt(left);
-    if (leftFailure) await this.isolate(left, leftFailure);
-    // The parent failed and the left half committed: the culprit is on the right.
-    const rightFailure = leftFailure ? await this.attempt(right) : failure;
-    if (rightFailure) await this.isolate(right, rightFailure);
+    const leftFailure = await this.attempt(left, run);
+    if (leftFailure) await this.isolate(left, leftFailure, run);
+    // A data error in the parent, and the left half committed: the culprit is on the right.
+    const rightFailure = leftFailure || failure.kind !== "data" ? await this.attempt(right, run) : failure;
+    if (rightFailure) await this.isolate(right, rightFailure, run);
   }
 
   /** One callback that failed in company: try it alone before deciding it cannot be written. */
-  private async settleAlone(packet: ReceiptPacket): Promise<void> {
-    let failure = await this.attempt([packet]);
+  private async settleAlone(packet: ReceiptPacket, run: Isolation): Promise<void> {
+    let failure = await this.attempt([packet], run);
     // An unclassified error must recur alone before it is blamed on this callback.
-    if (failure?.kind === "unknown") failure = await this.attempt([packet]);
+    if (failure?.kind === "unknown") failure = await this.attempt([packet], run);
     if (!failure) return;
-    if (failure.kind === "transient") throw failure.error;
-    await this.options.quarantine([{ raw: packet, reason: "rejected_by_database", error: failure.error.message, sqlState: failure.sqlState }]);
+    // Too slow or the server failing: try again later, never quarantine for that.
+    if (failure.kind === "transient" || failure.kind === "timeout") throw failure.error;
+    run.culprits.push({ packet, failure });
   }
 
   /** One transaction: undefined when it committed, the classified failure when not. */
-  private async attempt(packets: readonly ReceiptPacket[]): Promise<ClassifiedFailure | undefined> {
+  private async attempt(packets: readonly ReceiptPacket[], run?: Isolation): Promise<ClassifiedFailure | undefined> {
     const startedAt = process.hrtime.bigint();
     try {
       await this.options.apply(packets);
       this.options.onTransaction?.(packets, secondsSince(startedAt), true);
+      if (run) run.committed = true;
       return undefined;
     } catch (error) {
       this.options.onTransaction?.(packets, secondsSince(startedAt), false);

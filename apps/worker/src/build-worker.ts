@@ -1,5 +1,5 @@
 import { applyReceipts, createDatabase, quarantineCallbacks } from "@receipt-sync/db";
-import { RECEIPT_QUEUE_NAME, createRedis, receiptRetryDelayMs } from "@receipt-sync/queue";
+import { MAX_TRIES, RECEIPT_QUEUE_NAME, createRedis, receiptRetryDelayMs } from "@receipt-sync/queue";
 import { createLogger, createShutdown, type Logger } from "@receipt-sync/runtime";
 import { Queue, Worker } from "bullmq";
 import type { WorkerConfig } from "./config.js";
@@ -15,7 +15,8 @@ export type ReceiptWorker = {
 };
 
 export async function startWorker(config: WorkerConfig, log = createLogger({ name: "worker", level: config.logLevel })): Promise<ReceiptWorker> {
-  const db = createDatabase({ databaseUrl: config.databaseUrl, poolMax: config.writeConcurrency, ...config.db });
+  // One connection per lane, and one for quarantine writes, so they never wait for a lane.
+  const db = createDatabase({ databaseUrl: config.databaseUrl, poolMax: config.writeConcurrency + 1, ...config.db });
   const connection = createRedis(config.redisUrl, "worker");
   const queue = new Queue(RECEIPT_QUEUE_NAME, { connection, prefix: config.queuePrefix });
   const metrics = createWorkerMetrics(queue);
@@ -30,7 +31,14 @@ export async function startWorker(config: WorkerConfig, log = createLogger({ nam
     },
     onTransaction: (packets, seconds, ok) => metrics.recordWrite(packets, seconds, ok),
   });
-  const worker = new Worker(RECEIPT_QUEUE_NAME, createJobProcessor(writer), {
+  const worker = new Worker(RECEIPT_QUEUE_NAME, createJobProcessor(writer, {
+      maxTries: MAX_TRIES,
+      delayMs: receiptRetryDelayMs,
+      onRetry: (job, error, delayMs) => {
+        metrics.recordJob("retried");
+        log.warn({ jobId: job.id, tries: job.attemptsStarted, retryInMs: delayMs, err: error.message }, "batch failed; will retry");
+      },
+    }), {
     connection,
     prefix: config.queuePrefix,
     concurrency: config.concurrency,
@@ -39,12 +47,11 @@ export async function startWorker(config: WorkerConfig, log = createLogger({ nam
     lockDuration: config.lockDurationMs,
     stalledInterval: config.stalledIntervalMs,
     maxStalledCount: 10,
-    settings: { backoffStrategy: receiptRetryDelayMs },
   });
 
   worker.on("completed", () => metrics.recordJob("completed"));
   worker.on("failed", (job, error) => {
-    const willRetry = job !== undefined && job.attemptsMade < (job.opts.attempts ?? 1);
+    const willRetry = job !== undefined && error.name !== "UnrecoverableError" && job.attemptsMade < (job.opts.attempts ?? 1);
     metrics.recordJob(willRetry ? "retried" : "failed");
     log.warn({ jobId: job?.id, attempt: job?.attemptsMade, willRetry, err: error.message }, "batch failed");
   });

@@ -55,5 +55,10 @@ export function createDatabase(options: DatabaseOptions): Database {
     clearTimeout(deadlines.get(client));
     deadlines.delete(client);
   });
-  return new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+  // Prisma's own transaction deadlines (5 s by default) follow the same settings: waiting for
+  // a pooled connection as long as connecting may take, running as long as a transaction may.
+  return new PrismaClient({
+    adapter: new PrismaPg(pool, { disposeExternalPool: true }),
+    transactionOptions: { maxWait: connectTimeoutMs, timeout: transactionTimeoutMs },
+  });
 }

@@ -76,6 +76,14 @@ describe("npm run quarantine", () => {
     expect(quarantine("list").stdout).toContain("no quarantined callbacks");
   });
 
+  it("retries every quarantined callback, however many there are", async () => {
+    const many = Array.from({ length: 1203 }, (_, i) => receiptPacket({ groupId: "q-many", eventTimeMs: 10 + i, messages: [{ seq: i, read: 1, unread: 0 }] }));
+    await quarantineCallbacks(db, many.map((raw) => ({ raw, reason: "rejected_by_database", error: "a server fault", sqlState: "XX002" })));
+    const retried = quarantine("retry");
+    expect(retried).toMatchObject({ status: 0, stdout: expect.stringContaining("applied 1203 of 1203") });
+    expect(await query(testDb.url, "SELECT count(*)::int AS n FROM quarantined_callbacks")).toEqual([{ n: 0 }]);
+  });
+
   it("explains bad arguments", () => {
     expect(quarantine().status).toBe(2);
     expect(quarantine("retry", "abc")).toMatchObject({ status: 2, stderr: expect.stringContaining("whole numbers") });

@@ -63,10 +63,10 @@ export async function quarantineCallbacks(db: Database, entries: readonly Quaran
   );
 }
 
-/** Quarantined callbacks, oldest first: all of them, or those named. */
-export async function listQuarantined(db: Database, ids: readonly string[] = [], limit = 1000): Promise<QuarantinedCallback[]> {
+/** Quarantined callbacks, oldest first: all of them (up to `limit`, after `afterId`), or those named. */
+export async function listQuarantined(db: Database, ids: readonly string[] = [], limit = 1000, afterId = "0"): Promise<QuarantinedCallback[]> {
   const rows = await db.quarantinedCallback.findMany({
-    where: ids.length > 0 ? { id: { in: ids.map(BigInt) } } : {},
+    where: { id: ids.length > 0 ? { in: ids.map(BigInt), gt: BigInt(afterId) } : { gt: BigInt(afterId) } },
     orderBy: { id: "asc" },
     take: limit,
   });
@@ -97,24 +97,30 @@ export type RetryOutcome = { id: string; result: "applied" | "still_invalid" | "
  */
 export async function retryQuarantined(db: Database, ids: readonly string[] = []): Promise<RetryOutcome[]> {
   const outcomes: RetryOutcome[] = [];
-  for (const row of await listQuarantined(db, ids)) {
-    const parsed = parseReceiptPacket(JSON.parse(row.payloadText));
-    if (!parsed.ok) {
-      await bumpAttempt(db, row.id, parsed.error, null);
-      outcomes.push({ id: row.id, result: "still_invalid", error: parsed.error });
-      continue;
-    }
-    const statements = receiptColumnsOf([parsed.value]).statements().map(({ sql, params }) => db.$executeRawUnsafe(sql, ...params));
-    try {
-      await db.$transaction([...statements, db.$executeRawUnsafe("DELETE FROM quarantined_callbacks WHERE id = $1::bigint", row.id)]);
-      outcomes.push({ id: row.id, result: "applied" });
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      await bumpAttempt(db, row.id, message, sqlStateOf(error));
-      outcomes.push({ id: row.id, result: "still_rejected", error: message });
-    }
+  // Page by id, so every row is tried once however many there are.
+  for (let afterId = "0"; ; ) {
+    const page = await listQuarantined(db, ids, 500, afterId);
+    if (page.length === 0) return outcomes;
+    afterId = page.at(-1)!.id;
+    for (const row of page) outcomes.push(await retryOne(db, row));
   }
-  return outcomes;
+}
+
+async function retryOne(db: Database, row: QuarantinedCallback): Promise<RetryOutcome> {
+  const parsed = parseReceiptPacket(JSON.parse(row.payloadText));
+  if (!parsed.ok) {
+    await bumpAttempt(db, row.id, parsed.error, null);
+    return { id: row.id, result: "still_invalid", error: parsed.error };
+  }
+  const statements = receiptColumnsOf([parsed.value]).statements().map(({ sql, params }) => db.$executeRawUnsafe(sql, ...params));
+  try {
+    await db.$transaction([...statements, db.$executeRawUnsafe("DELETE FROM quarantined_callbacks WHERE id = $1::bigint", row.id)]);
+    return { id: row.id, result: "applied" };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    await bumpAttempt(db, row.id, message, sqlStateOf(error));
+    return { id: row.id, result: "still_rejected", error: message };
+  }
 }
 
 async function bumpAttempt(db: Database, id: string, error: string, sqlState: string | null): Promise<void> {

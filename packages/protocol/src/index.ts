@@ -3,6 +3,7 @@ export {
   MAX_EVENT_TIME_MS,
   MAX_MESSAGES_PER_PACKET,
   MAX_READERS_PER_MESSAGE,
+  MAX_READERS_PER_PACKET,
   readReceiptCallbackSchema,
   sdkAppIdSchema,
   type ReadReceiptCallback,

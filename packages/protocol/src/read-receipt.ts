@@ -5,6 +5,11 @@ export const READ_RECEIPT_COMMAND = "Group.CallbackAfterReadReceipt";
 
 /** Read receipts exist only in groups of at most 200 members; the cap leaves room and stops abuse. */
 export const MAX_READERS_PER_MESSAGE = 1000;
+/**
+ * Readers in one callback: 50 messages (the most the REST API marks at once) in a group of 200.
+ * It also bounds what one callback costs the worker in memory and time.
+ */
+export const MAX_READERS_PER_PACKET = 10_000;
 /** The REST API marks at most 50 MsgSeqs per call; clients send fewer. */
 export const MAX_MESSAGES_PER_PACKET = 1000;
 /** 9999-12-31T23:59:59.999Z: anything later is not a timestamp a client produced. */
@@ -40,7 +45,13 @@ export const readReceiptCallbackSchema = z.object({
   CallbackCommand: z.literal(READ_RECEIPT_COMMAND),
   GroupId: storableText(128),
   Type: storableText(32),
-  GroupMsgReceiptList: z.array(groupMsgReceiptSchema).max(MAX_MESSAGES_PER_PACKET),
+  GroupMsgReceiptList: z
+    .array(groupMsgReceiptSchema)
+    .max(MAX_MESSAGES_PER_PACKET)
+    .refine(
+      (list) => list.reduce((n, m) => n + (m.ReadReceiptMembers?.length ?? 0), 0) <= MAX_READERS_PER_PACKET,
+      `must list at most ${MAX_READERS_PER_PACKET} readers in all`,
+    ),
   EventTime: eventTimeMs,
 });
 

@@ -1,4 +1,4 @@
-import { parseWith, type ParseResult } from "@receipt-sync/protocol";
+import { parseWith, type ParseResult, type ReceiptPacket } from "@receipt-sync/protocol";
 import { withTimeout } from "@receipt-sync/runtime";
 import type { JobsOptions, Queue } from "bullmq";
 import { z } from "zod";
@@ -22,27 +22,43 @@ export function parseReceiptJob(data: unknown): ParseResult<ReceiptJobData> {
   return parseWith(receiptJobSchema, data);
 }
 
+/**
+ * What a packet weighs in a job or a transaction: one unit per ten rows it writes (a message's
+ * counts and ledger entry, each reader), at least one. Jobs and batches are capped in weight,
+ * not in packets, so a few very large callbacks cannot make a job or a transaction that
+ * exhausts the worker's memory or its transaction deadline.
+ */
+export function receiptPacketWeight(packet: ReceiptPacket): number {
+  let rows = 0;
+  for (const message of packet.receipt.GroupMsgReceiptList) rows += 1 + (message.ReadReceiptMembers?.length ?? 0);
+  return Math.max(1, Math.ceil(rows / 10));
+}
+
 /** Longest wait between two tries of a job. */
 export const MAX_RETRY_DELAY_MS = 5 * 60_000;
 
 /**
  * The wait before try `attemptsMade + 1`: 1 s doubling per try, capped at 5 minutes, so a
- * short blip costs seconds and a long outage is probed every 5 minutes. The worker registers
- * this as BullMQ's backoff strategy.
+ * short blip costs seconds and a long outage is probed every 5 minutes.
  */
 export function receiptRetryDelayMs(attemptsMade: number): number {
   return Math.min(1000 * 2 ** Math.max(0, attemptsMade - 1), MAX_RETRY_DELAY_MS);
 }
 
+/** Tries of a job before it goes to the failed set: with receiptRetryDelayMs, 24 h 18 min. */
+export const MAX_TRIES = 300;
+
 /**
- * 300 tries with `receiptRetryDelayMs` between them outlast a Postgres outage of 24 h 18 min
- * (a test computes the figure) before a job lands in the failed set, where `npm run dlq` can
- * re-drive it. Completed jobs are dropped at once: the database, not Redis, is the record of
- * what was applied.
+ * The worker retries a job whose write failed for a transient reason itself (see the worker's
+ * process-job.ts), on receiptRetryDelayMs, whatever these options say: 300 tries outlast a
+ * Postgres outage of 24 h 18 min (a test computes the figure) before a job lands in the failed
+ * set, where `npm run dlq` can re-drive it. The options below only matter for an unexpected
+ * error, and use BullMQ's built-in backoff so that any worker version can run these jobs.
+ * Completed jobs are dropped at once: the database, not Redis, is the record of what was applied.
  */
 export const RECEIPT_JOB_OPTIONS: JobsOptions = {
-  attempts: 300,
-  backoff: { type: "receipt-retry" },
+  attempts: MAX_TRIES,
+  backoff: { type: "exponential", delay: 1000 },
   removeOnComplete: true,
   removeOnFail: false,
 };
