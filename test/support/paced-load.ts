@@ -7,9 +7,14 @@ import { connect, type Socket } from "node:net";
  * request has its own body (fault tests check every acknowledged callback one by one).
  *
  * Raw HTTP/1.1 over keep-alive sockets, one request in flight per socket; a request due while
- * every socket is busy opens another, as Tencent's callers would, up to `maxConnections`.
+ * every socket is busy opens another, as Tencent's callers would, up to `maxConnections`. Like
+ * any well-behaved client (undici, Go's), it does not reuse a socket idle for longer than
+ * IDLE_REUSE_MS: the server closes idle sockets after 5 s (Node's keepAliveTimeout, announced
+ * in `Keep-Alive: timeout=5`), and a request written as it does so is lost in flight.
  * Loopback only, bounded in count and time: a request unanswered after `timeoutMs` is given up.
  */
+const IDLE_REUSE_MS = 4000;
+
 export type PacedLoadOptions = {
   url: string;
   rate: number;
@@ -67,7 +72,8 @@ export async function pacedLoad(options: PacedLoadOptions): Promise<PacedLoadRes
     const dispatch = () => {
       while (waiting.length > 0) {
         const connection = idle.pop();
-        if (connection?.closed) {
+        if (connection && (connection.closed || connection.idleMs > IDLE_REUSE_MS)) {
+          connection.close();
           open -= 1;
           continue;
         }
@@ -124,6 +130,7 @@ class Connection {
   private received: Buffer = Buffer.alloc(0);
   private onReply: ((status: number) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private lastUsedMs = performance.now();
 
   private constructor(private readonly socket: Socket) {
     socket.setNoDelay(true);
@@ -157,6 +164,10 @@ class Connection {
     return this.socket.destroyed;
   }
 
+  get idleMs(): number {
+    return performance.now() - this.lastUsedMs;
+  }
+
   close(): void {
     this.socket.destroy();
   }
@@ -175,6 +186,7 @@ class Connection {
 
   private settle(status: number): void {
     clearTimeout(this.timer);
+    this.lastUsedMs = performance.now();
     const onReply = this.onReply;
     this.onReply = undefined;
     onReply?.(status);
