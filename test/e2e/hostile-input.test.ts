@@ -61,6 +61,17 @@ describe("hostile input", () => {
     expect((await postRaw(body, callbackQuery({ SdkAppid: "1400000999" }))).status).toBe(403);
   });
 
+  it("names where a body stops being JSON, and echoes none of it in the reply or the log", async () => {
+    for (const body of ['{"secret-marker-1": }', '{"secret-marker-2": 1', '{"secret-marker-3": 1 x']) {
+      const reply = await postRaw(body);
+      expect(reply.status).toBe(400);
+      expect(reply.body.ErrorInfo).toMatch(/^body is not valid JSON/);
+      expect(reply.body.ErrorInfo).not.toContain("secret-marker");
+    }
+    await waitFor("the rejections in the log", () => stack.ingest.output().includes("body is not valid JSON"));
+    expect(stack.ingest.output()).not.toContain("secret-marker");
+  });
+
   it("stored none of it and is still up", async () => {
     await settle();
     expect(await query(db.url, "SELECT group_id FROM read_receipt_events WHERE group_id LIKE 'h-%'")).toEqual([]);

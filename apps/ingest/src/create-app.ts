@@ -119,14 +119,14 @@ function errorHandler(log: Logger, metrics: IngestMetrics): ErrorRequestHandler 
     if (error.type === "entity.too.large") {
       res.status(413).json(failReply(ErrorCodes.tooLarge, `body exceeds the limit of ${(error as { limit?: number }).limit ?? "?"} bytes`));
     } else if (error.type === "entity.parse.failed") {
-      res.status(400).json(failReply(ErrorCodes.invalid, `body is not valid JSON: ${error.message}`));
+      res.status(400).json(failReply(ErrorCodes.invalid, jsonErrorInfo(error)));
     } else if (status >= 400 && status < 500) {
       res.status(status).json(failReply(ErrorCodes.invalid, error.message));
     } else {
       log.error({ err: error }, "unhandled error");
       res.status(500).json(failReply(ErrorCodes.internal, "internal error"));
     }
-    if (status < 500) log.warn({ outcome, reason: error.message }, "callback rejected");
+    if (status < 500) log.warn({ outcome, reason: error.type === "entity.parse.failed" ? jsonErrorInfo(error) : error.message }, "callback rejected");
   };
 }
 
@@ -134,4 +134,14 @@ function errorHandler(log: Logger, metrics: IngestMetrics): ErrorRequestHandler 
 function recordReply(metrics: IngestMetrics, res: Response, outcome: string): void {
   const startedAt = res.locals.startedAt as bigint | undefined;
   if (startedAt !== undefined) metrics.recordReply(res.locals.command as string | undefined, outcome, secondsSince(startedAt));
+}
+
+/**
+ * V8's JSON.parse messages quote the body ("Unexpected token '}', "{"a": }" is not valid
+ * JSON"), and bodies are never to reach a reply or a log: say where, never what.
+ */
+function jsonErrorInfo(error: Error): string {
+  const position = /position (\d+)/.exec(error.message)?.[1];
+  if (position !== undefined) return `body is not valid JSON (at character ${position})`;
+  return /end of JSON input/.test(error.message) ? "body is not valid JSON (it ends too soon)" : "body is not valid JSON";
 }
