@@ -47,9 +47,19 @@ export async function startIngest(config: IngestConfig, log = createLogger({ nam
     const listening = app.listen(config.port, () => resolve(listening));
     listening.once("error", reject);
   });
+  // Load balancers and HTTP clients keep idle connections for up to a minute; with Node's 5 s
+  // default the server closes one just as a client sends on it, and that callback is lost.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   log.info({ port, path: config.callbackPath }, "ingest listening");
+  if (config.callbackToken === undefined) {
+    log.warn(
+      { path: config.callbackPath },
+      "CALLBACK_TOKEN is not set: anyone who can reach this URL and knows a served SdkAppid can post read receipts that will be stored; set the console's callback token, or an allowlist in front",
+    );
+  }
 
   const stepMs = config.shutdownTimeoutMs;
   const shutdown = createShutdown([{ name: "stop accepting callbacks", timeoutMs: stepMs, run: () => closeServer(server) }, ...store.shutdownSteps(stepMs)], log);
