@@ -2,7 +2,8 @@ import { parseRequestOverLimit, type CallbackQuery, type RequestOverLimit } from
 import { raiseRateLimitAlert } from "@receipt-sync/queue";
 import type { Logger } from "@receipt-sync/runtime";
 import type { Redis } from "ioredis";
-import type { CallbackDeps, CallbackOutcome } from "./handle-callback.js";
+import type { CallbackDeps } from "./handle-callback.js";
+import type { CallbackOutcome } from "./reply.js";
 
 /**
  * `Alert.RequestOverLimit`: one of the app's REST APIs passed 80 % of its rate limit. The
