@@ -64,15 +64,15 @@ function packets(fault: string, count: number): ReceiptPacket[] {
   }));
 }
 
-type Stack = { prefix: string; ingest?: RunningApp; worker?: RunningApp; port: number; spoolEnv: Record<string, string> };
+type Stack = { prefix: string; ingest?: RunningApp; worker?: RunningApp; port: number; adminPort: number; spoolEnv: Record<string, string> };
 
 async function newStack(): Promise<Stack> {
-  return { prefix: uniquePrefix(), port: await freePort(), spoolEnv: {} };
+  return { prefix: uniquePrefix(), port: await freePort(), adminPort: await freePort(), spoolEnv: {} };
 }
 
 async function startIngest(stack: Stack, spoolDir?: string): Promise<void> {
   if (spoolDir) stack.spoolEnv = { SPOOL_DIR: spoolDir };
-  stack.ingest = startApp("ingest", { SDKAPPID: "1400000001", PORT: String(stack.port), REDIS_URL: redis.url, QUEUE_PREFIX: stack.prefix, ENQUEUE_TIMEOUT_MS: "300", ...stack.spoolEnv });
+  stack.ingest = startApp("ingest", { SDKAPPID: "1400000001", PORT: String(stack.port), ADMIN_PORT: String(stack.adminPort), REDIS_URL: redis.url, QUEUE_PREFIX: stack.prefix, ENQUEUE_TIMEOUT_MS: "300", ...stack.spoolEnv });
   await waitFor("ingest to listen", async () => (await fetch(`http://127.0.0.1:${stack.port}/healthz`)).status === 200, { timeoutMs: 15_000, intervalMs: 50 });
 }
 
@@ -138,7 +138,7 @@ describe("faults", () => {
     const acked = await post(stack, list.slice(0, 100));
     await redis.kill();
     acked.push(...(await post(stack, list.slice(100, 200))));
-    const ready = (await (await fetch(`http://127.0.0.1:${stack.port}/readyz`)).json()) as { spooled: number };
+    const ready = (await (await fetch(`http://127.0.0.1:${stack.adminPort}/readyz`)).json()) as { spooled: number }; // the detail is the admin port's
     expect(ready).toMatchObject({ status: "degraded", queue: "unreachable" });
     expect(ready.spooled).toBeGreaterThan(0);
     await redis.restart();
