@@ -1,11 +1,12 @@
 // Profiling aid: fills a queue, drains it with one worker under `--cpu-prof`, prints CPU per packet.
 import { spawn } from "node:child_process";
 import { Queue } from "bullmq";
-import { RECEIPT_QUEUE_NAME, ReceiptProducer, createRedis, waitForRedis, type ReceiptJobData } from "@receipt-sync/queue";
+import { RECEIPT_QUEUE_NAME, createRedis, waitForRedis, type ReceiptJobData } from "@receipt-sync/queue";
 import { createTestDatabase } from "../test/support/databases.js";
 import { TEST_REDIS_URL, uniquePrefix } from "../test/support/queues.js";
 import { waitFor } from "../test/support/wait-for.js";
 import { generateStream } from "./lib/dataset.js";
+import { fillQueue } from "./lib/fill-queue.js";
 import { cpuMeter, cpuMicros, pidsNamed } from "./lib/process-cpu.js";
 
 const packets = generateStream({ packets: Number(process.env.PACKETS ?? 60_000), groups: 1000, seed: 42, sdkAppId: "1400000001" });
@@ -14,8 +15,7 @@ const prefix = uniquePrefix();
 const redis = createRedis(TEST_REDIS_URL, "producer");
 await waitForRedis(redis, 5000);
 const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection: redis, prefix });
-const producer = new ReceiptProducer({ queue });
-await Promise.all(packets.map((p) => producer.enqueue(p)));
+await fillQueue(TEST_REDIS_URL, prefix, packets);
 const flags = (process.env.NODE_FLAGS ?? "").split(" ").filter(Boolean);
 const postgres = cpuMeter(() => pidsNamed("postgres"));
 postgres.start();

@@ -1,10 +1,11 @@
 import { Queue } from "bullmq";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { RECEIPT_QUEUE_NAME, ReceiptProducer, createRedis, waitForRedis, type ReceiptJobData } from "@receipt-sync/queue";
+import { RECEIPT_QUEUE_NAME, createRedis, waitForRedis, type ReceiptJobData } from "@receipt-sync/queue";
 import pg from "pg";
 import { callbackQuery } from "../../test/support/fixtures.js";
 import { freePort, startApp, waitForHttp } from "../../test/support/processes.js";
 import { waitFor } from "../../test/support/wait-for.js";
+import { fillQueue } from "./fill-queue.js";
 import { compareWithDatabase, expectedState, type Comparison } from "./expected-state.js";
 import { postAll, type LoadResult } from "./http-load.js";
 import { peakRssMb } from "./peak-rss.js";
@@ -24,17 +25,14 @@ export type DrainResult = Comparison & {
 };
 
 /**
- * Fills the queue through the ingest's own enqueue path (ReceiptProducer) while no worker
- * runs, then starts one worker process and times it until the queue is empty.
+ * Fills the queue through the ingest's own store (durable-store.ts: group commit into jobs)
+ * while no worker runs, then starts one worker process and times it until the queue is empty.
  */
 export async function measureDrain(env: Env & { prefix: string; packets: readonly ReceiptPacket[] }): Promise<DrainResult> {
   const redis = createRedis(env.redisUrl, "producer");
   await waitForRedis(redis, 5000);
   const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection: redis, prefix: env.prefix });
-  const producer = new ReceiptProducer({ queue });
-  const enqueueStartedMs = performance.now();
-  await Promise.all(env.packets.map((p) => producer.enqueue(p)));
-  const enqueueMs = performance.now() - enqueueStartedMs;
+  const enqueueMs = await fillQueue(env.redisUrl, env.prefix, env.packets);
   const jobs = (await queue.getJobCounts("waiting")).waiting ?? 0;
 
   const postgresCpu = cpuMeter(() => pidsNamed("postgres"));

@@ -1,7 +1,7 @@
 import { loadavg } from "node:os";
 import { Queue } from "bullmq";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { RECEIPT_QUEUE_NAME, ReceiptProducer, createRedis, waitForRedis, type ReceiptJobData } from "@receipt-sync/queue";
+import { RECEIPT_QUEUE_NAME, createRedis, waitForRedis, type ReceiptJobData } from "@receipt-sync/queue";
 import pg from "pg";
 import { createTestDatabase, query } from "../../test/support/databases.js";
 import { startApp, type RunningApp } from "../../test/support/processes.js";
@@ -9,6 +9,7 @@ import { uniquePrefix } from "../../test/support/queues.js";
 import { waitFor } from "../../test/support/wait-for.js";
 import { measureDbCeiling } from "./ceiling.js";
 import { expectedState } from "./expected-state.js";
+import { fillQueue } from "./fill-queue.js";
 import { CpuGroups, machineBusyUs, machineInterruptUs } from "./process-cpu.js";
 
 /**
@@ -55,8 +56,7 @@ export async function measureWorkers(env: Env, workers: number, packets: readonl
   const redis = createRedis(env.redisUrl, "producer");
   await waitForRedis(redis, 5000);
   const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection: redis, prefix });
-  const producer = new ReceiptProducer({ queue });
-  await Promise.all(packets.map((p) => producer.enqueue(p)));
+  await fillQueue(env.redisUrl, prefix, packets);
   const jobs = (await queue.getJobCounts("waiting")).waiting!;
   const packetsPerJob = packets.length / jobs;
   const redisPid = Number(/process_id:(\d+)/.exec(String(await redis.info("server")))?.[1]);

@@ -56,7 +56,11 @@ describe("docker-compose.yml", () => {
   it("lets workers scale: no fixed container name or host port", () => {
     expect(services.worker!.container_name).toBeUndefined();
     expect(services.worker!.ports).toBeUndefined();
-    expect(services.ingest!.ports).toEqual(["${INGEST_PORT:-3000}:3000"]);
+  });
+
+  it("publishes the ingest's webhook port, and its admin port on loopback only", () => {
+    const { PORT, ADMIN_PORT } = services.ingest!.environment!;
+    expect(services.ingest!.ports).toEqual([`\${INGEST_PORT:-3000}:${PORT}`, `127.0.0.1:\${INGEST_ADMIN_PORT:-${ADMIN_PORT}}:${ADMIN_PORT}`]);
   });
 
   it("keeps the ingest's spool on a volume the non-root user owns", () => {

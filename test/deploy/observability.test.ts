@@ -21,7 +21,7 @@ const datasources = parse(readFileSync(join(REPO_ROOT, "ops/grafana/provisioning
 
 /** Every series name the apps can expose (histograms add _bucket, _sum and _count). */
 function exportedSeries(): Set<string> {
-  const ingest = createIngestMetrics(() => 0).registry;
+  const ingest = createIngestMetrics({ spoolDepth: () => 0, breakerOpen: () => false }).registry;
   const worker = createWorkerMetrics({} as Queue).registry; // metadata only: collect() is never called
   const reconciler = createReconcilerMetrics().registry;
   const names = new Set<string>();
@@ -42,10 +42,11 @@ describe("observability profile", () => {
     expect(compose.services.grafana!.environment).toMatchObject({ GF_AUTH_DISABLE_LOGIN_FORM: "true", GF_AUTH_ANONYMOUS_ORG_ROLE: "Viewer" });
   });
 
-  it("scrapes the ingest and every worker replica on the port the worker serves", () => {
+  it("scrapes the ingest on its admin port and every worker replica on the port the worker serves", () => {
     const ingest = prometheus.scrape_configs.find((c) => c.job_name === "ingest");
     const worker = prometheus.scrape_configs.find((c) => c.job_name === "worker");
-    expect(ingest?.static_configs?.[0]?.targets).toEqual([`ingest:${compose.services.ingest!.environment!.PORT}`]);
+    expect(ingest?.static_configs?.[0]?.targets).toEqual([`ingest:${compose.services.ingest!.environment!.ADMIN_PORT}`]);
+    expect(compose.services.ingest!.environment!.ADMIN_PORT).not.toBe(compose.services.ingest!.environment!.PORT);
     expect(worker?.dns_sd_configs?.[0]).toMatchObject({ names: ["worker"], type: "A", port: Number(compose.services.worker!.environment!.METRICS_PORT) });
     expect(compose.services.prometheus!.volumes).toContain("./ops/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro");
   });

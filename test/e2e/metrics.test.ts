@@ -5,16 +5,18 @@ import { freePort, waitForHttp } from "../support/processes.js";
 import { startStack, type Stack } from "../support/stack.js";
 import { waitFor } from "../support/wait-for.js";
 
-/** Scrapes both apps' /metrics after real traffic and checks the counters moved as they should. */
+/** Scrapes both apps' /metrics (the ingest's on its admin port) after real traffic and checks the counters moved as they should. */
 let stack: Stack;
 let db: TestDatabase;
 let base: string;
 let workerMetricsUrl: string;
+let ingestMetricsUrl: string;
 
 beforeAll(async () => {
-  const metricsPort = await freePort();
+  const [metricsPort, adminPort] = [await freePort(), await freePort()];
   workerMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-  stack = await startStack({ workerEnv: { METRICS_PORT: String(metricsPort) } });
+  ingestMetricsUrl = `http://127.0.0.1:${adminPort}/metrics`;
+  stack = await startStack({ workerEnv: { METRICS_PORT: String(metricsPort) }, ingestEnv: { ADMIN_PORT: String(adminPort) } });
   ({ db, base } = stack);
   await waitForHttp(workerMetricsUrl);
 });
@@ -38,7 +40,7 @@ describe("metrics", () => {
     expect((await post({ GroupId: "x" }, callbackQuery({ CallbackCommand: "Group.CallbackBeforeSendMsg" }))).status).toBe(200);
     expect((await post(receiptBody({ eventTimeMs: 1, messages: [] }), callbackQuery({ SdkAppid: "1400000002" }))).status).toBe(403);
 
-    const res = await fetch(`${base}/metrics`);
+    const res = await fetch(ingestMetricsUrl);
     expect(res.headers.get("content-type")).toContain("text/plain");
     const text = await res.text();
     expect(sample(text, 'receipt_sync_callbacks_total{command="read_receipt",outcome="accepted"}')).toBe(3);

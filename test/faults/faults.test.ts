@@ -64,15 +64,15 @@ function packets(fault: string, count: number): ReceiptPacket[] {
   }));
 }
 
-type Stack = { prefix: string; ingest?: RunningApp; worker?: RunningApp; port: number; spoolEnv: Record<string, string> };
+type Stack = { prefix: string; ingest?: RunningApp; worker?: RunningApp; port: number; adminPort: number; spoolEnv: Record<string, string> };
 
 async function newStack(): Promise<Stack> {
-  return { prefix: uniquePrefix(), port: await freePort(), spoolEnv: {} };
+  return { prefix: uniquePrefix(), port: await freePort(), adminPort: await freePort(), spoolEnv: {} };
 }
 
 async function startIngest(stack: Stack, spoolDir?: string): Promise<void> {
   if (spoolDir) stack.spoolEnv = { SPOOL_DIR: spoolDir };
-  stack.ingest = startApp("ingest", { SDKAPPID: "1400000001", PORT: String(stack.port), REDIS_URL: redis.url, QUEUE_PREFIX: stack.prefix, ENQUEUE_TIMEOUT_MS: "300", ...stack.spoolEnv });
+  stack.ingest = startApp("ingest", { SDKAPPID: "1400000001", PORT: String(stack.port), ADMIN_PORT: String(stack.adminPort), REDIS_URL: redis.url, QUEUE_PREFIX: stack.prefix, ENQUEUE_TIMEOUT_MS: "300", ...stack.spoolEnv });
   await waitFor("ingest to listen", async () => (await fetch(`http://127.0.0.1:${stack.port}/healthz`)).status === 200, { timeoutMs: 15_000, intervalMs: 50 });
 }
 
@@ -138,7 +138,7 @@ describe("faults", () => {
     const acked = await post(stack, list.slice(0, 100));
     await redis.kill();
     acked.push(...(await post(stack, list.slice(100, 200))));
-    const ready = (await (await fetch(`http://127.0.0.1:${stack.port}/readyz`)).json()) as { spooled: number };
+    const ready = (await (await fetch(`http://127.0.0.1:${stack.adminPort}/readyz`)).json()) as { spooled: number }; // the detail is the admin port's
     expect(ready).toMatchObject({ status: "degraded", queue: "unreachable" });
     expect(ready.spooled).toBeGreaterThan(0);
     await redis.restart();
@@ -224,7 +224,7 @@ describe("faults", () => {
     expect(row).toMatchObject({ lost: 0, wrong: 0 });
   });
 
-  it("Redis hangs instead of failing: the ingest answers within the deadline from the spool, and caps requests in flight", async () => {
+  it("Redis hangs instead of failing: the ingest answers within the deadline from the spool, even in a burst past the in-flight cap", async () => {
     const stack = await newStack();
     const redisProxy = await TcpProxy.start(redis.port);
     const hungUrl = `redis://127.0.0.1:${redisProxy.port}`;
@@ -242,13 +242,14 @@ describe("faults", () => {
     expect(latenciesMs).toHaveLength(50);
     expect(Math.max(...latenciesMs)).toBeLessThan(1500); // Tencent gives up after 2 s
 
-    // Past the cap, an ingest refuses at once instead of piling requests up in memory.
+    // Three times the cap at once. The breaker is open, so nothing waits on Redis: a callback
+    // holds its place under the cap for one spool fsync. One refused here is refused by the cap
+    // (memory), at once, never after waiting on Redis. The cap itself: create-app.test.ts.
     const url = `http://127.0.0.1:${stack.port}/callback?${callbackQuery()}`;
     const burst = await Promise.all(
       list.slice(100, 160).map((p) => fetch(url, { method: "POST", body: JSON.stringify(p.receipt) }).then(async (r) => ({ status: r.status, packet: p, body: await r.text() }))),
     );
-    expect(burst.filter((r) => r.status === 503).length).toBeGreaterThan(0);
-    expect(burst.filter((r) => r.status === 503).every((r) => r.body.includes("overloaded"))).toBe(true);
+    expect(burst.filter((r) => r.status !== 200).every((r) => r.status === 503 && r.body.includes("overloaded"))).toBe(true);
     acked.push(...burst.filter((r) => r.status === 200).map((r) => r.packet));
 
     redisProxy.resume();

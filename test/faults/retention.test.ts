@@ -1,5 +1,7 @@
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { RECEIPT_QUEUE_NAME, ReceiptProducer, createRedis, type ReceiptJobData } from "@receipt-sync/queue";
+import { openDurableStore, type DurableStore } from "@receipt-sync/ingest";
+import { RECEIPT_QUEUE_NAME, createRedis, type ReceiptJobData } from "@receipt-sync/queue";
+import { createLogger, createShutdown } from "@receipt-sync/runtime";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareWithDatabase, expectedState } from "../../bench/lib/expected-state.js";
@@ -8,6 +10,7 @@ import { receiptPacket } from "../support/fixtures.js";
 import { freePort, startApp, type RunningApp } from "../support/processes.js";
 import { dropQueue, openQueue, TEST_REDIS_URL, uniquePrefix } from "../support/queues.js";
 import { waitFor } from "../support/wait-for.js";
+import { scratchDir } from "../support/scratch-dir.js";
 
 /**
  * A million ledger rows and their readers, past a 30-day retention, pruned by the worker's
@@ -26,15 +29,20 @@ let db: TestDatabase;
 const prefix = uniquePrefix();
 const connection = createRedis(TEST_REDIS_URL, "producer");
 const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection, prefix });
-const producer = new ReceiptProducer({ queue });
+const log = createLogger({ name: "retention-test", level: "warn" });
+let store: DurableStore;
 const streamed: ReceiptPacket[] = [];
 let worker: RunningApp | undefined;
 
 beforeAll(async () => {
   db = await createTestDatabase();
+  // The stream goes in as the ingest puts callbacks in: group commit into jobs, spool as fallback.
+  const spool = { dir: scratchDir("retention-spool"), maxBytes: 1024 ** 3, segmentBytes: 16 * 1024 ** 2 };
+  store = await openDurableStore({ redisUrl: TEST_REDIS_URL, queuePrefix: prefix, enqueueTimeoutMs: 1000, spool, log });
 });
 afterAll(async () => {
   await worker?.stop();
+  if (store) await createShutdown(store.shutdownSteps(10_000), log)();
   await queue.close();
   await connection.quit();
   await dropQueue(openQueue(prefix));
@@ -81,7 +89,7 @@ async function snapshot(group: string): Promise<Record<string, string>> {
   return row!;
 }
 
-/** Enqueues fresh callbacks at RATE_PER_S, as the ingest would, until `until` says stop. */
+/** Stores fresh callbacks at RATE_PER_S, as the ingest would, until `until` says stop. */
 async function stream(until: () => Promise<boolean>): Promise<void> {
   const perTick = (RATE_PER_S * TICK_MS) / 1000;
   const startedMs = performance.now();
@@ -93,7 +101,7 @@ async function stream(until: () => Promise<boolean>): Promise<void> {
       const n = streamed.length;
       const packet = receiptPacket({ groupId: `stream-${n % 500}`, eventTimeMs: Date.now(), messages: [{ seq: n, read: 2, unread: 8, readers: [`r${n}`, `s${n}`] }] });
       streamed.push(packet);
-      adds.push(producer.enqueue(packet));
+      adds.push(store.store(packet).then(() => undefined));
     }
     await Promise.all(adds);
     const waitMs = dueMs - performance.now();

@@ -13,9 +13,14 @@ export class TestRedisServer {
   private constructor(readonly port: number, private readonly dir: string) {}
 
   static async start(): Promise<TestRedisServer> {
-    const server = new TestRedisServer(await freePort(), scratchDir("redis"));
+    const server = await TestRedisServer.reserve();
     await server.restart();
     return server;
+  }
+
+  /** A port and data directory, with no server on them until `restart()`: a Redis that is down. */
+  static async reserve(): Promise<TestRedisServer> {
+    return new TestRedisServer(await freePort(), scratchDir("redis"));
   }
 
   get url(): string {
@@ -26,7 +31,7 @@ export class TestRedisServer {
   async restart(): Promise<void> {
     this.child = spawn(
       "redis-server",
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", this.dir, "--maxmemory-policy", "noeviction"],
+      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", this.dir, "--maxmemory-policy", "noeviction", "--enable-debug-command", "local"],
       { stdio: "ignore" },
     );
     await waitFor(`redis-server on ${this.port}`, () => this.ping(), { timeoutMs: 10_000, intervalMs: 50 });
@@ -35,10 +40,36 @@ export class TestRedisServer {
   /** SIGKILL: no shutdown save, no goodbye; what survives is what the AOF had fsync'd. */
   async kill(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGKILL");
     await exited;
+  }
+
+  /** SIGSTOP: connections stay open and nothing is answered, as with a stalled disk or a long fork. */
+  pause(): void {
+    this.child?.kill("SIGSTOP");
+  }
+
+  resume(): void {
+    this.child?.kill("SIGCONT");
+  }
+
+  /**
+   * Slow rather than hung: a client keeps the server busy with back-to-back `DEBUG SLEEP`, so
+   * every other command waits up to `sleepMs`. Returns what ends it.
+   */
+  slowDown(sleepMs: number): () => Promise<void> {
+    const client = new Redis(this.url, { maxRetriesPerRequest: null });
+    let slow = true;
+    const sleeping = (async () => {
+      while (slow) await client.call("DEBUG", "SLEEP", String(sleepMs / 1000));
+    })();
+    return async () => {
+      slow = false;
+      await sleeping;
+      client.disconnect();
+    };
   }
 
   private async ping(): Promise<boolean> {

@@ -1,126 +1,94 @@
 import type { Server } from "node:http";
-import { Queue } from "bullmq";
-import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { RECEIPT_QUEUE_NAME, ReceiptProducer, addReceiptJob, createRedis, type ReceiptJobData } from "@receipt-sync/queue";
-import { createLogger, createShutdown, withTimeout, type Logger } from "@receipt-sync/runtime";
+import { createLogger, createShutdown, type Logger } from "@receipt-sync/runtime";
 import type { IngestConfig } from "./config.js";
-import { createApp, type Readiness } from "./create-app.js";
-import type { StoredIn } from "./handle-callback.js";
-import { createAdminRouter } from "./admin.js";
+import type { Express } from "express";
+import { createAdminApp } from "./create-admin-app.js";
+import { createApp } from "./create-app.js";
+import { openDurableStore, type DurableStore } from "./durable-store.js";
+import { MeteredStore } from "./metered-store.js";
 import { createIngestMetrics } from "./metrics.js";
-import { Spool } from "./spool.js";
 import { alertSignal } from "./rate-limit-alert.js";
 
 export type Ingest = {
   server: Server;
   port: number;
-  producer: ReceiptProducer;
-  spool: Spool;
+  /** The admin listener's port (/metrics, /readyz in detail, Bull Board); undefined without ADMIN_PORT. */
+  adminPort: number | undefined;
+  store: DurableStore;
   log: Logger;
-  /** Stops HTTP, waits for accepted callbacks to be durable, closes the queue; true when clean. */
+  /** Stops HTTP, waits for accepted callbacks to be durable, re-drives the spool if it can, closes; true when clean. */
   shutdown: () => Promise<boolean>;
 };
 
-const READY_PING_TIMEOUT_MS = 500;
-const REDRIVE_INTERVAL_MS = 1000;
-
 /** Builds every dependency from the config and starts listening. Tests and main use this alike. */
 export async function startIngest(config: IngestConfig, log = createLogger({ name: "ingest", level: config.logLevel })): Promise<Ingest> {
-  const redis = createRedis(config.redisUrl, "producer");
-  redis.on("error", (error) => log.warn({ err: error.message }, "redis connection error"));
-  const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection: redis, prefix: config.queuePrefix });
-  queue.on("error", (error) => log.warn({ err: error.message }, "queue error"));
-  const producer = new ReceiptProducer({ queue, addTimeoutMs: config.enqueueTimeoutMs });
-  const spool = await Spool.open({
-    dir: config.spoolDir,
-    maxBytes: config.spoolMaxBytes,
-    enqueue: (packets) => addReceiptJob(queue, packets, config.enqueueTimeoutMs),
+  const store = await openDurableStore({
+    redisUrl: config.redisUrl,
+    queuePrefix: config.queuePrefix,
+    enqueueTimeoutMs: config.enqueueTimeoutMs,
+    spool: { dir: config.spoolDir, maxBytes: config.spoolMaxBytes, segmentBytes: config.spoolSegmentBytes },
     log,
   });
-  const redisAnswers = () => pingWithin(redis, READY_PING_TIMEOUT_MS);
-
-  // Tencent does not retry this callback by default: what Redis cannot take right now goes
-  // to the fsync'd spool, and only if that fails too does Tencent see a 503.
-  const store = async (packet: ReceiptPacket): Promise<StoredIn> => {
-    try {
-      await producer.enqueue(packet);
-      return "queue";
-    } catch (queueError) {
-      // One line when spooling starts, not one per callback while Redis stays away.
-      if (spool.depth === 0) log.warn({ err: (queueError as Error).message }, "queue refused a callback; spooling until Redis is back");
-      await spool.append(packet);
-      return "spool";
-    }
-  };
-
-  const redriveTimer = setInterval(() => {
-    if (spool.depth === 0) return;
-    void redisAnswers().then((up) => {
-      if (!up) return;
-      spool.redrive().catch((error: unknown) => log.warn({ err: (error as Error).message }, "re-drive stopped; will retry"));
-    });
-  }, REDRIVE_INTERVAL_MS);
-  if (spool.depth > 0) log.warn({ spooled: spool.depth }, "spool holds callbacks from an earlier run; re-driving");
-
-  const readiness = async (): Promise<Readiness> => {
-    const queueUp = await redisAnswers();
-    const status = queueUp && spool.depth === 0 ? "ready" : queueUp || spool.hasRoom ? "degraded" : "unavailable";
-    return { status, queue: queueUp ? "ok" : "unreachable", spooled: spool.depth };
-  };
-
-  const metrics = createIngestMetrics(() => spool.depth);
+  const metrics = createIngestMetrics({ spoolDepth: store.spoolDepth, breakerOpen: store.breakerOpen });
   const app = createApp({
-    metrics,
-    adminRouter: config.admin ? createAdminRouter(queue, config.admin) : undefined,
     callbackPath: config.callbackPath,
     bodyLimitBytes: config.bodyLimitBytes,
-    maxInFlightRequests: config.maxInFlightRequests,
+    trustProxyHops: config.trustProxyHops,
     callback: {
       sdkAppIds: config.sdkAppIds,
       callbackToken: config.callbackToken,
-      store,
+      allowedSources: config.allowedSources,
+      store: new MeteredStore(store.store, metrics.recordStore),
+      maxInFlightRequests: config.maxInFlightRequests,
       nowMs: Date.now,
-      onRateLimitAlert: alertSignal(redis, config.queuePrefix, config.enqueueTimeoutMs, log),
+      onRateLimitAlert: alertSignal(store.redis, config.queuePrefix, config.enqueueTimeoutMs, log),
     },
-    readiness,
+    readiness: store.readiness,
+    metrics,
     log,
   });
-
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(config.port, () => resolve(listening));
-    listening.once("error", reject);
-  });
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : config.port;
+  const server = await listen(app, config.port);
+  // Load balancers and HTTP clients keep idle connections for up to a minute; with Node's 5 s
+  // default the server closes one just as a client sends on it, and that callback is lost.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  const port = portOf(server, config.port);
   log.info({ port, path: config.callbackPath }, "ingest listening");
+  if (config.callbackToken === undefined) {
+    log.warn(
+      { path: config.callbackPath },
+      "CALLBACK_TOKEN is not set: anyone who can reach this URL and knows a served SdkAppid can post read receipts that will be stored; set the console's callback token, or ALLOWED_SOURCE_CIDRS",
+    );
+  }
+
+  const bullBoard = config.admin ? { queue: store.queue, credentials: config.admin } : undefined;
+  const adminServer = config.adminPort === undefined ? undefined : await listen(createAdminApp({ metrics, readiness: store.readiness, bullBoard }), config.adminPort);
+  const adminPort = adminServer ? portOf(adminServer, config.adminPort!) : undefined;
+  if (adminPort !== undefined) log.info({ adminPort, bullBoard: bullBoard !== undefined }, "admin listening (/metrics, /readyz, /admin/queues)");
 
   const stepMs = config.shutdownTimeoutMs;
   const shutdown = createShutdown(
     [
       { name: "stop accepting callbacks", timeoutMs: stepMs, run: () => closeServer(server) },
-      { name: "flush accepted callbacks to Redis", timeoutMs: stepMs, run: () => producer.drain() },
-      {
-        name: "close the spool",
-        timeoutMs: stepMs,
-        run: async () => {
-          clearInterval(redriveTimer);
-          await spool.close();
-        },
-      },
-      { name: "close queue", timeoutMs: stepMs, run: () => queue.close() },
-      { name: "close redis", timeoutMs: stepMs, run: async () => void (await redis.quit()) },
+      ...store.shutdownSteps(stepMs),
+      // Last, so /metrics and /readyz answer while the steps above run.
+      ...(adminServer ? [{ name: "stop the admin listener", timeoutMs: stepMs, run: () => closeServer(adminServer) }] : []),
     ],
     log,
   );
-  return { server, port, producer, spool, log, shutdown };
+  return { server, port, adminPort, store, log, shutdown };
 }
 
-async function pingWithin(redis: ReturnType<typeof createRedis>, timeoutMs: number): Promise<boolean> {
-  try {
-    return (await withTimeout(redis.ping(), timeoutMs, "no PONG")) === "PONG";
-  } catch {
-    return false; // an unreachable or silent Redis is the answer /readyz exists to give
-  }
+function listen(app: Express, port: number): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(port, () => resolve(listening));
+    listening.once("error", reject);
+  });
+}
+
+function portOf(server: Server, configured: number): number {
+  const address = server.address();
+  return typeof address === "object" && address ? address.port : configured;
 }
 
 /** Stops new connections and waits for in-flight requests; idle keep-alive sockets are closed. */

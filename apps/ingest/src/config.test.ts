@@ -23,6 +23,14 @@ describe("ingest loadConfig", () => {
     expect(config.port).toBe(8080);
   });
 
+  it("reads the admin port, the source allowlist and the proxy hops", () => {
+    const config = loadConfig({ SDKAPPID: "1", ADMIN_PORT: "9466", ALLOWED_SOURCE_CIDRS: "203.0.113.0/24, 2001:db8::/32,198.51.100.7", TRUST_PROXY: "2" });
+    expect(config).toMatchObject({ adminPort: 9466, trustProxyHops: 2 });
+    const allowed = (address: string, family: "ipv4" | "ipv6") => config.allowedSources!.check(address, family);
+    expect([allowed("203.0.113.200", "ipv4"), allowed("2001:db8:1::1", "ipv6"), allowed("198.51.100.7", "ipv4"), allowed("198.51.100.8", "ipv4")]).toEqual([true, true, true, false]);
+    expect(loadConfig({ SDKAPPID: "1" })).toMatchObject({ adminPort: undefined, allowedSources: undefined, trustProxyHops: 0 });
+  });
+
   it.each([
     [{}, /^config error: SDKAPPID is required \(set it to your app's SDKAppID/],
     [{ SDKAPPID: "" }, /^config error: SDKAPPID is required/],
@@ -34,6 +42,11 @@ describe("ingest loadConfig", () => {
     [{ SDKAPPID: "1", CALLBACK_PATH: "callback" }, /^config error: CALLBACK_PATH must be a path starting with \//],
     [{ SDKAPPID: "1", ADMIN_USER: "ops" }, /^config error: ADMIN_PASSWORD is required when ADMIN_USER is set/],
     [{ SDKAPPID: "1", ADMIN_PASSWORD: "pw" }, /^config error: ADMIN_USER is required when ADMIN_PASSWORD is set/],
+    [{ SDKAPPID: "1", ADMIN_USER: "ops", ADMIN_PASSWORD: "pw" }, /^config error: ADMIN_PORT is required when ADMIN_USER and ADMIN_PASSWORD are set/],
+    [{ SDKAPPID: "1", ADMIN_PORT: "3000" }, /^config error: ADMIN_PORT must differ from PORT/],
+    [{ SDKAPPID: "1", ALLOWED_SOURCE_CIDRS: "203.0.113.0/33" }, /^config error: ALLOWED_SOURCE_CIDRS "203.0.113.0\/33" is not an IPv4 or IPv6 CIDR/],
+    [{ SDKAPPID: "1", ALLOWED_SOURCE_CIDRS: "tencent" }, /^config error: ALLOWED_SOURCE_CIDRS "tencent" is not/],
+    [{ SDKAPPID: "1", TRUST_PROXY: "true" }, /^config error: TRUST_PROXY must be a number of proxy hops/],
   ])("stops with one line naming the variable for %j", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -6,22 +6,31 @@ import { APP_ID, callbackQuery, receiptBody } from "../../../test/support/fixtur
 import { dropQueue, openQueue, queuedPackets, TEST_REDIS_URL, uniquePrefix } from "../../../test/support/queues.js";
 import { loadConfig, type IngestConfig } from "./config.js";
 import { startIngest, type Ingest } from "./build-ingest.js";
+import { createApp } from "./create-app.js";
+import { createIngestMetrics } from "./metrics.js";
+import type { StoredIn } from "./durable-store.js";
+import { MeteredStore } from "./metered-store.js";
+import { createLogger } from "@receipt-sync/runtime";
+import type { Server } from "node:http";
 import { scratchDir } from "../../../test/support/scratch-dir.js";
+import { waitFor } from "../../../test/support/wait-for.js";
 
 const TOKEN = "test-token";
 const OK = { ActionStatus: "OK", ErrorInfo: "", ErrorCode: 0 };
 
+/** The config `env` gives, on ports the kernel picks (an ADMIN_PORT in `env` only switches the admin listener on). */
 function configFor(env: Record<string, string>): IngestConfig {
   const spoolDir = scratchDir("spool");
-  return { ...loadConfig({ SDKAPPID: `${APP_ID},1400000009`, REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: "silent", SPOOL_DIR: spoolDir, ...env }), port: 0 };
+  const config = loadConfig({ SDKAPPID: `${APP_ID},1400000009`, REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: "silent", SPOOL_DIR: spoolDir, ...env });
+  return { ...config, port: 0, adminPort: config.adminPort === undefined ? undefined : 0 };
 }
 
-type Started = { ingest: Ingest; queue: Queue<ReceiptJobData>; url: string };
+type Started = { ingest: Ingest; queue: Queue<ReceiptJobData>; url: string; adminUrl: string };
 
 async function start(env: Record<string, string> = {}): Promise<Started> {
   const prefix = uniquePrefix();
   const ingest = await startIngest(configFor({ QUEUE_PREFIX: prefix, BODY_LIMIT_BYTES: "4096", ...env }));
-  return { ingest, queue: openQueue(prefix), url: `http://127.0.0.1:${ingest.port}` };
+  return { ingest, queue: openQueue(prefix), url: `http://127.0.0.1:${ingest.port}`, adminUrl: `http://127.0.0.1:${ingest.adminPort}` };
 }
 
 async function stop(started: Started | undefined): Promise<void> {
@@ -30,9 +39,9 @@ async function stop(started: Started | undefined): Promise<void> {
   await dropQueue(started.queue);
 }
 
-async function post(base: string, query: string, body: string | Buffer | object, path = "/callback") {
+async function post(base: string, query: string, body: string | Buffer | object, path = "/callback", headers: Record<string, string> = {}) {
   const payload = typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-  const res = await fetch(`${base}${path}?${query}`, { method: "POST", body: payload, headers: { "content-type": "application/json" } });
+  const res = await fetch(`${base}${path}?${query}`, { method: "POST", body: payload, headers: { "content-type": "application/json", ...headers } });
   return { status: res.status, body: (await res.json()) as { ActionStatus: string; ErrorCode: number; ErrorInfo: string } };
 }
 
@@ -111,10 +120,17 @@ describe("ingest without a callback token", () => {
     expect(await unknown.json()).toMatchObject({ ActionStatus: "FAIL", ErrorCode: 40400 });
   });
 
-  it("reports health and readiness", async () => {
+  it("reports health, and readiness without the detail, on the webhook port", async () => {
     expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${s.url}/readyz`);
-    expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { status: "ready", queue: "ok", spooled: 0 } });
+    expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { status: "ready" } });
+  });
+
+  it("serves nothing of the admin surface on the webhook port", async () => {
+    for (const path of ["/admin/queues", "/metrics"]) {
+      const res = await fetch(`${s.url}${path}`);
+      expect({ path, status: res.status, body: await res.json() }).toMatchObject({ path, status: 404, body: { ActionStatus: "FAIL", ErrorCode: 40400 } });
+    }
   });
 });
 
@@ -132,37 +148,97 @@ describe("ingest on a custom CALLBACK_PATH", () => {
   });
 });
 
-describe("Bull Board", () => {
+describe("the admin listener", () => {
   let s: Started;
   let withoutAdmin: Started;
+  let metricsOnly: Started;
   beforeAll(async () => {
-    s = await start({ ADMIN_USER: "ops", ADMIN_PASSWORD: "pässword" });
+    s = await start({ ADMIN_PORT: "1", ADMIN_USER: "ops", ADMIN_PASSWORD: "pässword" });
     withoutAdmin = await start();
+    metricsOnly = await start({ ADMIN_PORT: "1" });
   });
   afterAll(async () => {
     await stop(s);
     await stop(withoutAdmin);
+    await stop(metricsOnly);
   });
   const basic = (credentials: string) => ({ authorization: `Basic ${Buffer.from(credentials).toString("base64")}` });
 
-  it("asks for credentials, refuses wrong ones and shows the queue with the right ones", async () => {
-    const anonymous = await fetch(`${s.url}/admin/queues`);
+  it("serves Bull Board on its own port: asks for credentials, refuses wrong ones, shows the queue with the right ones", async () => {
+    expect(s.ingest.adminPort).not.toBe(s.ingest.port);
+    const anonymous = await fetch(`${s.adminUrl}/admin/queues`);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get("www-authenticate")).toContain("Basic");
-    expect((await fetch(`${s.url}/admin/queues`, { headers: basic("ops:wrong") })).status).toBe(401);
-    expect((await fetch(`${s.url}/admin/queues`, { headers: basic("ops") })).status).toBe(401);
-    const page = await fetch(`${s.url}/admin/queues`, { headers: basic("ops:pässword") });
+    expect((await fetch(`${s.adminUrl}/admin/queues`, { headers: basic("ops:wrong") })).status).toBe(401);
+    expect((await fetch(`${s.adminUrl}/admin/queues`, { headers: basic("ops") })).status).toBe(401);
+    const page = await fetch(`${s.adminUrl}/admin/queues`, { headers: basic("ops:pässword") });
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("<html");
-    const api = await fetch(`${s.url}/admin/queues/api/queues`, { headers: basic("ops:pässword") });
+    const api = await fetch(`${s.adminUrl}/admin/queues/api/queues`, { headers: basic("ops:pässword") });
     expect(api.status).toBe(200);
     expect(JSON.stringify(await api.json())).toContain("read-receipts");
   });
 
-  it("does not exist without ADMIN_USER and ADMIN_PASSWORD", async () => {
-    const res = await fetch(`${withoutAdmin.url}/admin/queues`, { headers: basic("ops:pässword") });
+  it("never serves Bull Board on the webhook port, even with the right credentials", async () => {
+    const res = await fetch(`${s.url}/admin/queues`, { headers: basic("ops:pässword") });
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ ActionStatus: "FAIL", ErrorCode: 40400 });
+  });
+
+  it("serves /metrics and the readiness detail, with or without Bull Board", async () => {
+    for (const admin of [s.adminUrl, metricsOnly.adminUrl]) {
+      const metrics = await fetch(`${admin}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain("receipt_sync_spool_depth");
+      const ready = await fetch(`${admin}/readyz`);
+      expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { status: "ready", queue: "ok", breaker: "closed", spooled: 0 } });
+    }
+    expect((await fetch(`${metricsOnly.adminUrl}/admin/queues`, { headers: basic("ops:pässword") })).status).toBe(404);
+  });
+
+  it("does not exist without ADMIN_PORT", () => {
+    expect(withoutAdmin.ingest.adminPort).toBeUndefined();
+  });
+});
+
+describe("the source allowlist", () => {
+  let direct: Started;
+  let proxied: Started;
+  beforeAll(async () => {
+    direct = await start({ ALLOWED_SOURCE_CIDRS: "203.0.113.0/24, 127.0.0.0/8" });
+    proxied = await start({ ALLOWED_SOURCE_CIDRS: "203.0.113.0/24,2001:db8::/32", TRUST_PROXY: "1" });
+  });
+  afterAll(async () => {
+    await stop(direct);
+    await stop(proxied);
+  });
+  const forwardedFor = (chain: string) => ({ "x-forwarded-for": chain });
+
+  it("stores a callback from inside the list", async () => {
+    expect(await post(direct.url, callbackQuery(), valid)).toEqual({ status: 200, body: OK });
+    expect(await queuedPackets(direct.queue)).toHaveLength(1);
+  });
+
+  it("answers 403 to a caller outside the list before reading the body, and stores nothing", async () => {
+    const reply = await post(proxied.url, callbackQuery(), { ...valid, padding: "x".repeat(5000) }); // over the limit: never read
+    expect(reply).toMatchObject({ status: 403, body: { ActionStatus: "FAIL", ErrorCode: 40300 } });
+    expect(reply.body.ErrorInfo).toContain("127.0.0.1 is not in ALLOWED_SOURCE_CIDRS");
+    expect(await queuedPackets(proxied.queue)).toHaveLength(0);
+  });
+
+  it("behind TRUST_PROXY hops, judges the address the proxy forwarded, not the proxy's", async () => {
+    expect(await post(proxied.url, callbackQuery(), valid, "/callback", forwardedFor("203.0.113.9"))).toEqual({ status: 200, body: OK });
+    expect(await post(proxied.url, callbackQuery(), valid, "/callback", forwardedFor("2001:db8::7"))).toEqual({ status: 200, body: OK });
+    expect((await post(proxied.url, callbackQuery(), valid, "/callback", forwardedFor("198.51.100.1"))).status).toBe(403);
+    // The caller writes the leftmost entries itself: only the one hop we trust is believed.
+    expect((await post(proxied.url, callbackQuery(), valid, "/callback", forwardedFor("203.0.113.9, 198.51.100.1"))).status).toBe(403);
+    expect(await queuedPackets(proxied.queue)).toHaveLength(2);
+  });
+
+  it("does not believe X-Forwarded-For without TRUST_PROXY", async () => {
+    const before = (await queuedPackets(direct.queue)).length;
+    expect((await post(direct.url, callbackQuery(), valid, "/callback", forwardedFor("198.51.100.1"))).status).toBe(200); // judged by 127.0.0.1
+    expect(await queuedPackets(direct.queue)).toHaveLength(before + 1);
   });
 });
 
@@ -219,3 +295,67 @@ describe("ingest whose queue is unreachable and spool is full", () => {
     expect(ready.status).toBe(503);
   });
 });
+
+describe("the in-flight cap", () => {
+  it("answers 503 at once past MAX_IN_FLIGHT_REQUESTS callbacks being stored, and takes callbacks again once they are", async () => {
+    // A store that keeps each callback until released: what piles up is what the cap bounds.
+    const releases: (() => void)[] = [];
+    const store = () => new Promise<StoredIn>((resolve) => releases.push(() => resolve("spool")));
+    const { base, server } = await serveApp({ store, maxInFlightRequests: 2 });
+    try {
+      const held = [post(base, callbackQuery(), valid), post(base, callbackQuery(), valid)];
+      await waitFor("two callbacks being stored", () => releases.length === 2);
+      const refused = await post(base, callbackQuery(), valid);
+      expect(refused).toMatchObject({ status: 503, body: { ErrorCode: 50300, ErrorInfo: "overloaded: 2 callbacks in flight" } });
+      for (const release of releases.splice(0)) release();
+      expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200]);
+      const again = post(base, callbackQuery(), valid);
+      await waitFor("the next callback being stored", () => releases.length === 1);
+      releases[0]!();
+      expect((await again).status).toBe(200);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe("a bug in the handler", () => {
+  it("is answered 500 in Tencent's envelope, without the error's text", async () => {
+    const { base, server } = await serveApp({
+      nowMs: () => {
+        throw new Error("the clock is broken: secret detail");
+      },
+    });
+    try {
+      const reply = await post(base, callbackQuery(), valid);
+      expect(reply).toEqual({ status: 500, body: { ActionStatus: "FAIL", ErrorCode: 50000, ErrorInfo: "internal error" } });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+/** The webhook app alone on a loopback port, with a store and clock of the test's choosing. */
+async function serveApp(options: { store?: () => Promise<StoredIn>; maxInFlightRequests?: number; nowMs?: () => number }): Promise<{ base: string; server: Server }> {
+  const metrics = createIngestMetrics({ spoolDepth: () => 0, breakerOpen: () => true });
+  const app = createApp({
+    metrics,
+    callbackPath: "/callback",
+    bodyLimitBytes: 4096,
+    trustProxyHops: 0,
+    callback: {
+      sdkAppIds: new Set([APP_ID]),
+      callbackToken: undefined,
+      allowedSources: undefined,
+      store: new MeteredStore(options.store ?? (() => Promise.resolve("queue")), metrics.recordStore),
+      maxInFlightRequests: options.maxInFlightRequests ?? 10,
+      nowMs: options.nowMs ?? Date.now,
+    },
+    readiness: () => ({ status: "degraded", queue: "unreachable", breaker: "open", spooled: 0 }),
+    log: createLogger({ name: "create-app-test", level: "silent" }),
+  });
+  const server = await new Promise<Server>((resolve) => {
+    const listening = app.listen(0, "127.0.0.1", () => resolve(listening));
+  });
+  return { base: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server };
+}

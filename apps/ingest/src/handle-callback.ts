@@ -1,3 +1,4 @@
+import type { BlockList } from "node:net";
 import {
   READ_RECEIPT_COMMAND,
   REQUEST_OVER_LIMIT_COMMAND,
@@ -5,41 +6,44 @@ import {
   parseReceiptPacket,
   verifySign,
   type CallbackQuery,
-  type ReceiptPacket,
   type RequestOverLimit,
 } from "@receipt-sync/protocol";
+import type { MeteredStore } from "./metered-store.js";
 import { handleRateLimitAlert } from "./rate-limit-alert.js";
-
-/** What became of one callback. The HTTP layer only maps this to a status and an envelope. */
-export type CallbackOutcome =
-  | { kind: "accepted"; messages: number; storedIn: StoredIn }
-  | { kind: "ignored"; reason: string }
-  | { kind: "alert"; passedOn: boolean }
-  | { kind: "invalid"; error: string }
-  | { kind: "forbidden"; error: string }
-  | { kind: "unauthenticated"; error: string }
-  | { kind: "unavailable"; error: string };
-
-/** Where an accepted packet was made durable: the queue, or the local spool while Redis is away. */
-export type StoredIn = "queue" | "spool";
+import type { CallbackOutcome } from "./reply.js";
+import { isAllowedSource } from "./source-allowlist.js";
 
 export type CallbackDeps = {
   sdkAppIds: ReadonlySet<string>;
   callbackToken: string | undefined;
-  /** Resolves once the packet is durable; rejects when nothing could keep it. */
-  store: (packet: ReceiptPacket) => Promise<StoredIn>;
+  /** Only callers from these addresses are served; absent, any address is. */
+  allowedSources: BlockList | undefined;
+  store: MeteredStore;
+  /** Callbacks being stored at once past which new ones get 503 instead of more memory. */
+  maxInFlightRequests: number;
   nowMs: () => number;
   /** Tencent's Alert.RequestOverLimit for an app of ours: tell the reconciler to slow down. */
   onRateLimitAlert?: (sdkAppId: string, alert: RequestOverLimit) => Promise<void>;
 };
 
+/** The caller's address, read only when an allowlist is set (Express's req.ip is a getter that parses X-Forwarded-For). */
+export type CallerSource = { readonly ip?: string | undefined };
+
 export type CheckedCaller = { ok: true; query: CallbackQuery } | { ok: false; outcome: CallbackOutcome };
 
 /**
- * Everything that can be decided from the URL alone, before the body is read: who is
- * calling, whether they signed it, and whether the command is one we handle at all.
+ * Everything that can be decided before the body is read, so a stranger's megabyte is never
+ * parsed: where the caller is, whether there is room, who they say they are, whether they
+ * signed it, and whether the URL's command is one we handle at all.
  */
-export function checkCaller(rawQuery: Record<string, unknown>, deps: CallbackDeps): CheckedCaller {
+export function checkCaller(rawQuery: Record<string, unknown>, source: CallerSource, deps: CallbackDeps): CheckedCaller {
+  if (deps.allowedSources !== undefined && !isAllowedSource(deps.allowedSources, source.ip)) {
+    return { ok: false, outcome: { kind: "forbidden", error: `source address ${source.ip ?? "(unknown)"} is not in ALLOWED_SOURCE_CIDRS` } };
+  }
+  // Not about the caller, but decided at the same moment: past the cap, refuse before reading.
+  if (deps.store.inFlight >= deps.maxInFlightRequests) {
+    return { ok: false, outcome: { kind: "unavailable", error: `overloaded: ${deps.store.inFlight} callbacks in flight` } };
+  }
   const parsed = parseCallbackQuery(rawQuery);
   if (!parsed.ok) return { ok: false, outcome: { kind: "invalid", error: parsed.error } };
   const query = parsed.value;
@@ -50,31 +54,36 @@ export function checkCaller(rawQuery: Record<string, unknown>, deps: CallbackDep
     const sign = verifySign({ token: deps.callbackToken, sign: query.sign, requestTime: query.requestTime, nowMs: deps.nowMs() });
     if (!sign.ok) return { ok: false, outcome: { kind: "unauthenticated", error: sign.reason } };
   }
-  // One URL receives every callback the operator switched on. Anything but ours is
-  // acknowledged and dropped: a non-zero code on a "before" callback would block users.
-  if (query.callbackCommand !== undefined && !HANDLED_COMMANDS.has(query.callbackCommand)) {
+  if (query.callbackCommand !== undefined && routeOf(query.callbackCommand) === "other") {
     return { ok: false, outcome: { kind: "ignored", reason: `command ${query.callbackCommand} is not handled` } };
   }
   return { ok: true, query };
 }
 
-const HANDLED_COMMANDS = new Set([READ_RECEIPT_COMMAND, REQUEST_OVER_LIMIT_COMMAND]);
+/**
+ * Where the command is judged: here, and only here. Tencent puts CallbackCommand on every
+ * callback URL, so checkCaller judges the URL's before the body is read. A URL without one (a
+ * hand-made call) is judged by the body's, in handleCallback, with this same function. Whether
+ * the body agrees with the URL is not a second check: the packet schema holds CallbackCommand
+ * as a literal, so a read receipt whose body names another command is invalid there.
+ *
+ * One URL receives every callback the operator switched on. Anything but ours is acknowledged
+ * and dropped: a non-zero code on a "before" callback would block users.
+ */
+function routeOf(command: string | undefined): "receipt" | "alert" | "other" {
+  if (command === undefined || command === READ_RECEIPT_COMMAND) return "receipt";
+  return command === REQUEST_OVER_LIMIT_COMMAND ? "alert" : "other";
+}
 
-/** Validates the body of an authorised caller and enqueues it; resolves once Redis has it. */
+/** Validates the body of an admitted caller and stores it; resolves once it is durable. */
 export async function handleCallback(query: CallbackQuery, body: unknown, deps: CallbackDeps): Promise<CallbackOutcome> {
-  if ((query.callbackCommand ?? (isRecord(body) ? body.CallbackCommand : undefined)) === REQUEST_OVER_LIMIT_COMMAND) {
-    return handleRateLimitAlert(query, body, deps);
-  }
+  const bodyCommand = isRecord(body) && typeof body.CallbackCommand === "string" ? body.CallbackCommand : undefined;
+  const route = routeOf(query.callbackCommand ?? bodyCommand);
+  if (route === "alert") return handleRateLimitAlert(query, body, deps);
+  if (route === "other") return { kind: "ignored", reason: `command ${clip(bodyCommand ?? "")} is not handled` };
   // body-parser turns an empty body into {}; both mean Tencent's packet is missing.
   if (body === undefined || (isRecord(body) && Object.keys(body).length === 0)) {
     return { kind: "invalid", error: "body is empty; expected a read-receipt JSON object" };
-  }
-  const bodyCommand = isRecord(body) ? body.CallbackCommand : undefined;
-  if (query.callbackCommand === undefined && typeof bodyCommand === "string" && bodyCommand !== READ_RECEIPT_COMMAND) {
-    return { kind: "ignored", reason: `command ${clip(bodyCommand)} is not handled` };
-  }
-  if (query.callbackCommand !== undefined && bodyCommand !== undefined && bodyCommand !== query.callbackCommand) {
-    return { kind: "invalid", error: `CallbackCommand: body says ${clip(JSON.stringify(bodyCommand) ?? "")} but the query says ${query.callbackCommand}` };
   }
   // The packet is checked whole, with the schema the worker reads it with: what passes here
   // is what the worker will apply, so nothing is acknowledged that it would refuse.
@@ -87,11 +96,10 @@ export async function handleCallback(query: CallbackQuery, body: unknown, deps: 
   });
   if (!parsed.ok) return { kind: "invalid", error: parsed.error };
   const packet = parsed.value;
-  const receipt = packet.receipt;
-  if (receipt.GroupMsgReceiptList.length === 0) return { kind: "ignored", reason: "no messages in GroupMsgReceiptList" };
+  const messages = packet.receipt.GroupMsgReceiptList.length;
+  if (messages === 0) return { kind: "ignored", reason: "no messages in GroupMsgReceiptList" };
   try {
-    const storedIn = await deps.store(packet);
-    return { kind: "accepted", messages: receipt.GroupMsgReceiptList.length, storedIn };
+    return { kind: "accepted", messages, storedIn: await deps.store.store(packet) };
   } catch (error) {
     return { kind: "unavailable", error: `cannot store the callback: ${error instanceof Error ? error.message : String(error)}` };
   }

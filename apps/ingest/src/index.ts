@@ -1,5 +1,7 @@
 export { loadConfig, type IngestConfig } from "./config.js";
 export { startIngest, type Ingest } from "./build-ingest.js";
 export { createApp, type AppDeps } from "./create-app.js";
-export { checkCaller, handleCallback, type CallbackOutcome, type CallbackDeps } from "./handle-callback.js";
+export { checkCaller, handleCallback, type CallbackDeps } from "./handle-callback.js";
+export { replyFor, type CallbackOutcome } from "./reply.js";
 export { createIngestMetrics, type IngestMetrics } from "./metrics.js";
+export { openDurableStore, type DurableStore, type DurableStoreOptions, type Readiness, type StoredIn } from "./durable-store.js";

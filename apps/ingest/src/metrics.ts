@@ -8,7 +8,7 @@ export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
  * several ingests in one process). `command` is bounded to three values: the query string is
  * the caller's, and a label per unknown command would let anyone grow our series.
  */
-export function createIngestMetrics(spoolDepth: () => number) {
+export function createIngestMetrics(state: { spoolDepth: () => number; breakerOpen: () => boolean }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const callbacks = new Counter({
@@ -36,7 +36,15 @@ export function createIngestMetrics(spoolDepth: () => number) {
     help: "Callbacks in the local spool waiting for Redis.",
     registers: [registry],
     collect() {
-      this.set(spoolDepth());
+      this.set(state.spoolDepth());
+    },
+  });
+  new Gauge({
+    name: "receipt_sync_breaker_open",
+    help: "1 while the ingest spools every callback because Redis refused or timed out (until a PING succeeds), else 0.",
+    registers: [registry],
+    collect() {
+      this.set(state.breakerOpen() ? 1 : 0);
     },
   });
   return {

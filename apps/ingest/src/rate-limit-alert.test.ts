@@ -16,12 +16,14 @@ let ingest: Ingest;
 let prefix: string;
 let redis: Redis;
 let base: string;
+let adminBase: string;
 
 beforeAll(async () => {
   prefix = uniquePrefix();
   const config = loadConfig({ SDKAPPID: APP_ID, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: "silent", SPOOL_DIR: scratchDir("spool") });
-  ingest = await startIngest({ ...config, port: 0 });
+  ingest = await startIngest({ ...config, port: 0, adminPort: 0 });
   base = `http://127.0.0.1:${ingest.port}`;
+  adminBase = `http://127.0.0.1:${ingest.adminPort}`;
   redis = new Redis(TEST_REDIS_URL);
   // The ingest's Redis client fails fast rather than queueing, so wait until it is connected.
   await waitFor("ingest ready", async () => ((await (await fetch(`${base}/readyz`)).json()) as { status: string }).status === "ready");
@@ -49,7 +51,7 @@ describe("Alert.RequestOverLimit at the ingest", () => {
   });
 
   it("counts the alert in the callbacks metric under its own command", async () => {
-    const text = await (await fetch(`${base}/metrics`)).text();
+    const text = await (await fetch(`${adminBase}/metrics`)).text();
     expect(text).toContain('receipt_sync_callbacks_total{command="request_over_limit",outcome="alert"} 1');
   });
 

@@ -1,7 +1,8 @@
 import { parseRequestOverLimit, type CallbackQuery, type RequestOverLimit } from "@receipt-sync/protocol";
 import { raiseRateLimitAlert, type RedisClient } from "@receipt-sync/queue";
 import type { Logger } from "@receipt-sync/runtime";
-import type { CallbackDeps, CallbackOutcome } from "./handle-callback.js";
+import type { CallbackDeps } from "./handle-callback.js";
+import type { CallbackOutcome } from "./reply.js";
 
 /**
  * `Alert.RequestOverLimit`: one of the app's REST APIs passed 80 % of its rate limit. The

@@ -1,88 +1,119 @@
-import { mkdir, open, readdir, readFile, unlink, type FileHandle } from "node:fs/promises";
+import { mkdir, readdir, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { GroupCommit, type Logger } from "@receipt-sync/runtime";
+import { countSegmentLines, segmentLines } from "./segment-lines.js";
+import { SEGMENT_NAME, SegmentWriter, type Segment } from "./segment-writer.js";
+import { lockSpoolDir, type SpoolLock } from "./spool-lock.js";
 
 /**
  * A durable local fallback for when Redis cannot take a callback. Tencent does not retry this
- * callback by default, so a packet we acknowledge must be on disk first: appends are fsync'd
- * before `append` resolves (many concurrent appends share one fsync). Packets live in
- * newline-delimited JSON segment files; `redrive` moves closed segments into the queue and
- * deletes each only after Redis took all of it. Segments left by a previous process are
- * re-driven too, so the spool survives a restart.
+ * callback by default, so a packet we acknowledge must be on disk first: `append` resolves
+ * once its line is fsync'd (many concurrent appends share one write and one fsync).
+ *
+ * Lines go to newline-delimited JSON segments of about `segmentBytes` (segment-writer.ts);
+ * `redrive` moves whole segments into the queue, streaming them line by line, and deletes each
+ * only after Redis took all of it. Segments left by an earlier process are counted at open and
+ * re-driven too. One ingest per directory (spool-lock.ts).
+ *
+ * `depth` counts acknowledged packets not yet in the queue, exactly: it grows when a group is
+ * synced, before its appends resolve, and shrinks by a segment's own count when that segment
+ * is deleted, never by what a re-drive happened to read.
  */
 export type SpoolOptions = {
   dir: string;
   maxBytes: number;
+  /** A segment that reaches this size is closed and a new one opened. */
+  segmentBytes?: number;
   /** Puts packets into the queue; resolves once Redis has them. */
   enqueue: (packets: readonly unknown[]) => Promise<void>;
   log: Logger;
-  /** Packets per job when re-driving. */
-  redriveBatch?: number;
+  /** A re-driven job holds at most this weight (weightOf each line, 1 each by default) and this many line bytes. */
+  redriveBatchWeight?: number;
+  redriveBatchBytes?: number;
+  weightOf?: (value: unknown) => number;
 };
 
 export class SpoolFullError extends Error {}
 
-const SEGMENT = /^segment-(\d+)\.jsonl$/;
+export const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
+const GROUP_BYTES = 1024 * 1024;
 
 export class Spool {
-  private current: { handle: FileHandle; path: string } | undefined;
-  private nextSegment = 0;
-  private bytes = 0;
+  private readonly closed: Segment[] = [];
+  private diskBytes = 0;
+  private reservedBytes = 0;
   private pendingPackets = 0;
   private redriving: Promise<void> | undefined;
-  private lastWrite: Promise<void> | undefined;
-  private readonly writer: GroupCommit<Buffer>;
+  private closing = false;
+  private readonly group: GroupCommit<Buffer>;
+  private readonly writer: SegmentWriter;
 
-  private constructor(private readonly options: SpoolOptions) {
-    this.writer = new GroupCommit<Buffer>({
-      maxGroupSize: 1000,
+  private constructor(private readonly options: SpoolOptions, private readonly lock: SpoolLock, found: Segment[]) {
+    const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+    for (const segment of found) this.addClosed(segment);
+    const last = found.at(-1);
+    this.writer = new SegmentWriter(options.dir, segmentBytes, last ? Number(SEGMENT_NAME.exec(last.name)![1]) + 1 : 0, {
+      synced: (packets, bytes) => {
+        this.pendingPackets += packets;
+        this.diskBytes += bytes;
+      },
+      sealed: (segment) => this.closed.push(segment),
+      resized: (deltaBytes) => (this.diskBytes += deltaBytes),
+    });
+    this.group = new GroupCommit<Buffer>({
+      maxGroupSize: Math.min(GROUP_BYTES, segmentBytes),
+      sizeOf: (line) => line.length,
       maxConcurrentCommits: 1,
-      commit: (lines) => this.writeAndSync(lines),
+      commit: (lines) => this.writer.write(lines),
     });
   }
 
-  /** Opens the spool directory, counting what a previous process left behind. */
+  /** Locks the directory and counts what an earlier process left in it, without reading any file whole. */
   static async open(options: SpoolOptions): Promise<Spool> {
-    const spool = new Spool(options);
     await mkdir(options.dir, { recursive: true });
-    for (const name of await spool.segments()) {
-      spool.nextSegment = Math.max(spool.nextSegment, Number(SEGMENT.exec(name)![1]) + 1);
-      const text = await readFile(join(options.dir, name), "utf8");
-      spool.bytes += Buffer.byteLength(text);
-      spool.pendingPackets += text.split("\n").filter((l) => l !== "").length;
+    const lock = await lockSpoolDir(options.dir, options.log);
+    try {
+      const found: Segment[] = [];
+      for (const name of (await readdir(options.dir)).filter((n) => SEGMENT_NAME.test(n)).sort()) {
+        const path = join(options.dir, name);
+        found.push({ name, path, bytes: (await stat(path)).size, packets: await countSegmentLines(path) });
+      }
+      return new Spool(options, lock, found);
+    } catch (error) {
+      await lock.release();
+      throw error;
     }
-    return spool;
   }
 
-  /** Packets on disk that have not reached the queue yet. */
+  /** Acknowledged packets on disk that have not reached the queue yet. */
   get depth(): number {
     return this.pendingPackets;
   }
 
   /** Whether a typical callback (64 KiB at most) still fits. */
   get hasRoom(): boolean {
-    return this.bytes + 64 * 1024 <= this.options.maxBytes;
+    return this.diskBytes + this.reservedBytes + 64 * 1024 <= this.options.maxBytes;
   }
 
   /** Resolves once the packet is fsync'd to disk; rejects when the spool is full or the disk fails. */
   async append(packet: ReceiptPacket): Promise<void> {
     const line = Buffer.from(`${JSON.stringify(packet)}\n`);
-    if (this.bytes + line.length > this.options.maxBytes) throw new SpoolFullError(`spool is full (${this.options.maxBytes} bytes)`);
-    this.bytes += line.length;
+    if (this.diskBytes + this.reservedBytes + line.length > this.options.maxBytes) {
+      throw new SpoolFullError(`spool is full (${this.options.maxBytes} bytes)`);
+    }
+    this.reservedBytes += line.length;
     try {
-      await this.writer.submit(line);
-      this.pendingPackets += 1;
-    } catch (error) {
-      this.bytes -= line.length;
-      throw error;
+      await this.group.submit(line);
+    } finally {
+      this.reservedBytes -= line.length;
     }
   }
 
   /**
-   * Moves every closed segment into the queue (the open one is closed first). Stops at the
-   * first failure and leaves the rest for the next call; a segment partly re-driven before a
-   * failure is sent again in full, which the idempotent worker makes harmless.
+   * Closes the open segment and moves every closed one into the queue, oldest first. Stops at
+   * the first failure and leaves the rest for the next call; a segment cut short is sent again
+   * in full, which the idempotent worker makes harmless.
    */
   redrive(): Promise<void> {
     this.redriving ??= this.redriveAll().finally(() => {
@@ -91,28 +122,59 @@ export class Spool {
     return this.redriving;
   }
 
+  /** Waits for pending appends, stops a re-drive between two jobs, closes the segment, releases the lock. */
   async close(): Promise<void> {
-    await this.writer.drain();
-    await this.redriving?.catch(() => undefined);
-    await this.current?.handle.close();
-    this.current = undefined;
+    this.closing = true;
+    await this.group.drain();
+    if (this.redriving) await Promise.allSettled([this.redriving]); // its caller has the outcome
+    await this.writer.close();
+    await this.lock.release();
+  }
+
+  private addClosed(segment: Segment): void {
+    this.closed.push(segment);
+    this.diskBytes += segment.bytes;
+    this.pendingPackets += segment.packets;
   }
 
   private async redriveAll(): Promise<void> {
-    if (this.pendingPackets === 0) return;
-    await this.rotate();
-    const batch = this.options.redriveBatch ?? 100;
-    for (const name of await this.segments()) {
-      if (this.current && join(this.options.dir, name) === this.current.path) continue;
-      const path = join(this.options.dir, name);
-      const text = await readFile(path, "utf8");
-      const packets = this.parseSegment(name, text);
-      for (let i = 0; i < packets.length; i += batch) await this.options.enqueue(packets.slice(i, i + batch));
-      await unlink(path);
-      this.bytes -= Buffer.byteLength(text);
-      this.pendingPackets -= packets.length;
-      this.options.log.info({ segment: name, packets: packets.length }, "spooled callbacks re-driven into the queue");
+    await this.writer.seal();
+    while (this.closed.length > 0 && !this.closing) {
+      const segment = this.closed[0]!;
+      if (!(await this.redriveSegment(segment))) return;
+      await unlink(segment.path);
+      this.closed.shift();
+      this.diskBytes -= segment.bytes;
+      this.pendingPackets -= segment.packets;
     }
+  }
+
+  /** Sends one segment on in jobs of bounded size; false if the spool began closing meanwhile. */
+  private async redriveSegment(segment: Segment): Promise<boolean> {
+    const { redriveBatchWeight: maxWeight = 100, redriveBatchBytes: maxBytes = 1024 * 1024, weightOf = () => 1 } = this.options;
+    let batch: unknown[] = [];
+    let batchWeight = 0;
+    let batchBytes = 0;
+    let lines = 0;
+    for await (const line of segmentLines(segment.path)) {
+      const value = this.decode(line, segment.name);
+      const weight = weightOf(value);
+      // A line that would take the batch past a cap starts the next one (a heavy line goes alone).
+      if (batch.length > 0 && (batchWeight + weight > maxWeight || batchBytes + line.length > maxBytes)) {
+        if (this.closing) return false;
+        await this.options.enqueue(batch);
+        batch = [];
+        batchWeight = 0;
+        batchBytes = 0;
+      }
+      batch.push(value);
+      batchWeight += weight;
+      batchBytes += line.length;
+      lines += 1;
+    }
+    if (batch.length > 0) await this.options.enqueue(batch);
+    this.options.log.info({ segment: segment.name, packets: lines }, "spooled callbacks re-driven into the queue");
+    return true;
   }
 
   /**
@@ -120,41 +182,13 @@ export class Spool {
    * packet with the shared schema and quarantines what fails. A line that is not JSON (torn by
    * a crash mid-write, so never acknowledged, or damaged on disk) travels as its text.
    */
-  private parseSegment(name: string, text: string): unknown[] {
-    const packets: unknown[] = [];
-    for (const line of text.split("\n")) {
-      if (line === "") continue;
-      try {
-        packets.push(JSON.parse(line));
-      } catch {
-        this.options.log.warn({ segment: name }, "an unreadable spool line goes to quarantine");
-        packets.push(line);
-      }
+  private decode(line: Buffer, segmentName: string): unknown {
+    const text = line.toString("utf8");
+    try {
+      return JSON.parse(text);
+    } catch {
+      this.options.log.warn({ segment: segmentName }, "an unreadable spool line goes to quarantine");
+      return text;
     }
-    return packets;
-  }
-
-  private writeAndSync(lines: Buffer[]): Promise<void> {
-    this.lastWrite = (async () => {
-      if (!this.current) {
-        const path = join(this.options.dir, `segment-${String(this.nextSegment++).padStart(12, "0")}.jsonl`);
-        this.current = { handle: await open(path, "a"), path };
-      }
-      await this.current.handle.write(Buffer.concat(lines));
-      await this.current.handle.datasync();
-    })();
-    return this.lastWrite;
-  }
-
-  /** New appends go to a new segment; the old one is closed once its last write is synced. */
-  private async rotate(): Promise<void> {
-    const old = this.current;
-    this.current = undefined;
-    await this.lastWrite?.catch(() => undefined); // its failure was reported to its own appenders
-    await old?.handle.close();
-  }
-
-  private async segments(): Promise<string[]> {
-    return (await readdir(this.options.dir)).filter((name) => SEGMENT.test(name)).sort();
   }
 }

@@ -86,7 +86,9 @@ describe("a reconcile pass", () => {
     expect(dry.differences.every((d) => !d.repaired)).toBe(true);
     expect(await readCopy(testDb.url, APP)).toEqual(before);
     const applied = await pass(client().tencent);
-    expect(applied.differences.map((d) => [d.groupId, d.msgSeq])).toEqual(dry.differences.map((d) => [d.groupId, d.msgSeq]));
+    // Groups are checked several at once, so the order of the reports may differ between passes.
+    const keys = (report: typeof dry) => report.differences.map((d) => `${d.groupId}#${d.msgSeq}`).sort();
+    expect(keys(applied)).toEqual(keys(dry));
   });
 
   it("finds messages no callback ever told us of: newer ones, gaps, and older ones in the window", async () => {

@@ -7,32 +7,49 @@ export type RedisRole = "producer" | "worker";
 export type RedisClient = Redis | Cluster;
 
 /**
- * A producer must fail fast: with ioredis' offline queue a command issued while Redis is
- * away waits silently, and Tencent gives up on us after 2 s. A BullMQ worker, by contrast,
- * must wait forever (`maxRetriesPerRequest: null` is required for its blocking commands).
+ * A producer must never make a callback wait on a Redis that is not answering (Tencent gives
+ * up on us after 2 s), nor keep what it gave up on:
+ * - `enableOfflineQueue: false`: a command issued while disconnected fails at once instead of
+ *   waiting, silently, for a reconnect;
+ * - `commandTimeout`: a command Redis has not answered fails after `commandTimeoutMs`;
+ * - `maxRetriesPerRequest: 0` and `autoResendUnfulfilledCommands: false`: when the connection
+ *   closes, commands still awaiting a reply are rejected and dropped, not sent again (payloads
+ *   and all) on the next connection;
+ * - reconnect attempts at most 500 ms apart, so a Redis that is back is noticed within about
+ *   half a second (each attempt costs one refused TCP connect).
+ * A BullMQ worker, by contrast, must wait forever (`maxRetriesPerRequest: null` is required for
+ * its blocking commands).
  */
-const NODE_OPTIONS: Record<RedisRole, RedisOptions> = {
-  producer: { maxRetriesPerRequest: 1, connectTimeout: 2000 },
-  worker: { maxRetriesPerRequest: null },
-};
+const producerOptions = (commandTimeoutMs: number): RedisOptions => ({
+  commandTimeout: commandTimeoutMs,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
+  connectTimeout: 2000,
+});
+const reconnectDelayMs = (attempt: number) => Math.min(attempt * 50, 500);
 
 /**
  * The one place a Redis client is made (apps, CLIs, Bull Board, tests): a cluster client
- * when `url` is a redis-cluster:// URL (see redis-url.ts), a plain one otherwise.
+ * when `url` is a redis-cluster:// URL (see redis-url.ts), a plain one otherwise, with the
+ * same producer or worker behaviour either way.
  */
-export function createRedis(url: string, role: RedisRole): RedisClient {
+export function createRedis(url: string, role: RedisRole, commandTimeoutMs = 1000): RedisClient {
   const parsed = parseRedisUrl(url);
   if (!parsed.ok) throw new Error(`REDIS_URL ${parsed.error}`); // configs check this first
   const { target } = parsed;
-  const failFast = role === "producer";
-  if (target.mode === "standalone") return new Redis(target.url, { ...NODE_OPTIONS[role], enableOfflineQueue: !failFast });
-
+  const producer = role === "producer";
+  const perConnection: RedisOptions = producer ? producerOptions(commandTimeoutMs) : { maxRetriesPerRequest: null };
+  if (target.mode === "standalone") {
+    return new Redis(target.url, producer ? { ...perConnection, enableOfflineQueue: false, retryStrategy: reconnectDelayMs } : perConnection);
+  }
   const options: ClusterOptions = {
-    // The cluster-level queue is the one that waits while no node answers; the per-node queues
-    // must stay on (ioredis connects each node lazily and needs them for its first command).
-    enableOfflineQueue: !failFast,
+    // On a cluster the offline queue and reconnects are the cluster client's: ioredis makes
+    // each node's connection with its own queue on (it connects nodes lazily, on their first
+    // command) and without a retry strategy, whatever redisOptions say.
+    enableOfflineQueue: !producer,
+    ...(producer ? { clusterRetryStrategy: reconnectDelayMs } : {}),
     redisOptions: {
-      ...NODE_OPTIONS[role],
+      ...perConnection,
       username: target.username,
       password: target.password,
       ...(target.tls ? { tls: {} } : {}),
