@@ -19,6 +19,7 @@ const clusterPorts = (process.env.TEST_REDIS_CLUSTER_PORTS ?? "").split(",").fil
 const prefix = uniquePrefix();
 let db: TestDatabase;
 let port: number;
+let adminPort: number;
 let ingest: RunningApp;
 let worker: RunningApp | undefined;
 
@@ -28,7 +29,8 @@ const startWorker = () => startApp("worker", { ...shared(), DATABASE_URL: db.url
 beforeAll(async () => {
   db = await createTestDatabase();
   port = await freePort();
-  ingest = startApp("ingest", { ...shared(), SDKAPPID: APP_ID, PORT: String(port), ADMIN_USER: "ops", ADMIN_PASSWORD: "pw" });
+  adminPort = await freePort();
+  ingest = startApp("ingest", { ...shared(), SDKAPPID: APP_ID, PORT: String(port), ADMIN_PORT: String(adminPort), ADMIN_USER: "ops", ADMIN_PASSWORD: "pw" });
   await waitForHttp(`http://127.0.0.1:${port}/readyz`);
 });
 afterAll(async () => {
@@ -128,7 +130,7 @@ describe("on a 3-master Redis Cluster", () => {
 
   it("serves Bull Board from the cluster client", async () => {
     const auth = { authorization: `Basic ${Buffer.from("ops:pw").toString("base64")}` };
-    const res = await fetch(`http://127.0.0.1:${port}/admin/queues/api/queues`, { headers: auth });
+    const res = await fetch(`http://127.0.0.1:${adminPort}/admin/queues/api/queues`, { headers: auth });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { queues: { name: string }[] };
     expect(body.queues.map((q) => q.name)).toEqual([RECEIPT_QUEUE_NAME]);
