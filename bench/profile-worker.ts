@@ -9,7 +9,12 @@ import { generateStream } from "./lib/dataset.js";
 import { fillQueue } from "./lib/fill-queue.js";
 import { cpuMeter, cpuMicros, pidsNamed } from "./lib/process-cpu.js";
 
-const packets = generateStream({ packets: Number(process.env.PACKETS ?? 60_000), groups: 1000, seed: 42, sdkAppId: "1400000001" });
+const packets = generateStream({
+  packets: Number(process.env.PACKETS ?? 60_000),
+  groups: 1000,
+  seed: 42,
+  sdkAppId: "1400000001",
+});
 const db = await createTestDatabase();
 const prefix = uniquePrefix();
 const redis = createRedis(TEST_REDIS_URL, "producer");
@@ -21,22 +26,41 @@ const postgres = cpuMeter(() => pidsNamed("postgres"));
 postgres.start();
 const startedMs = performance.now();
 const worker = spawn(process.execPath, ["--max-old-space-size=192", ...flags, "apps/worker/dist/main.js"], {
-  env: { PATH: process.env.PATH, DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: "warn", ...(process.env.WORKER_ENV ? JSON.parse(process.env.WORKER_ENV) : {}) },
+  env: {
+    PATH: process.env.PATH,
+    DATABASE_URL: db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: "warn",
+    ...(process.env.WORKER_ENV ? JSON.parse(process.env.WORKER_ENV) : {}),
+  },
   stdio: "inherit",
 });
 let workerCpu = 0;
-await waitFor("drain", async () => {
-  postgres.sample();
-  workerCpu = cpuMicros(worker.pid!) || workerCpu;
-  const c = await queue.getJobCounts("waiting", "active", "delayed");
-  return c.waiting! + c.active! + c.delayed! === 0;
-}, { timeoutMs: 300_000, intervalMs: 20 });
+await waitFor(
+  "drain",
+  async () => {
+    postgres.sample();
+    workerCpu = cpuMicros(worker.pid!) || workerCpu;
+    const c = await queue.getJobCounts("waiting", "active", "delayed");
+    return c.waiting! + c.active! + c.delayed! === 0;
+  },
+  { timeoutMs: 300_000, intervalMs: 20 },
+);
 const drainS = (performance.now() - startedMs) / 1000;
 workerCpu = cpuMicros(worker.pid!);
 const pgCpu = postgres.stop();
 worker.kill("SIGTERM");
 await new Promise((r) => worker.once("exit", r));
-console.log(JSON.stringify({ packets: packets.length, drainS: +drainS.toFixed(2), perSecond: Math.round(packets.length / drainS), workerUsPerPacket: +(workerCpu / packets.length).toFixed(1), postgresUsPerPacket: +(pgCpu / packets.length).toFixed(1) }));
+console.log(
+  JSON.stringify({
+    packets: packets.length,
+    drainS: +drainS.toFixed(2),
+    perSecond: Math.round(packets.length / drainS),
+    workerUsPerPacket: +(workerCpu / packets.length).toFixed(1),
+    postgresUsPerPacket: +(pgCpu / packets.length).toFixed(1),
+  }),
+);
 await queue.obliterate({ force: true });
 await queue.close();
 await redis.quit();

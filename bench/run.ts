@@ -33,11 +33,15 @@ const settings = {
 };
 const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
 const startedMs = Date.now();
-const progress = (line: string) => process.stderr.write(`[${((Date.now() - startedMs) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+const progress = (line: string) =>
+  process.stderr.write(`[${((Date.now() - startedMs) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function startEcho(): Promise<{ port: number; stop: () => void }> {
-  const child = fork(fileURLToPath(new URL("./echo-server.mjs", import.meta.url)), { env: { PORT: "0" }, stdio: "ignore" });
+  const child = fork(fileURLToPath(new URL("./echo-server.mjs", import.meta.url)), {
+    env: { PORT: "0" },
+    stdio: "ignore",
+  });
   const port = await new Promise<number>((resolve) => child.once("message", (m: { port: number }) => resolve(m.port)));
   return { port, stop: () => child.kill("SIGTERM") };
 }
@@ -48,11 +52,18 @@ async function main() {
   const env = { databaseUrl: db.url, redisUrl: TEST_REDIS_URL, sdkAppId: settings.sdkAppId };
   try {
     // 1-3: HTTP. The ceiling and the real ingest take turns so drift hits both alike.
-    const body = JSON.stringify(receiptBody({ eventTimeMs: "1670574414123", messages: [{ seq: 1, read: 1, unread: 6, readers: ["user0"] }] }));
+    const body = JSON.stringify(
+      receiptBody({ eventTimeMs: "1670574414123", messages: [{ seq: 1, read: 1, unread: 6, readers: ["user0"] }] }),
+    );
     const echo = await startEcho();
     const ingestPrefix = uniquePrefix();
     const ingestPort = await freePort();
-    const ingest = startApp("ingest", { SDKAPPID: settings.sdkAppId, PORT: String(ingestPort), REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: ingestPrefix });
+    const ingest = startApp("ingest", {
+      SDKAPPID: settings.sdkAppId,
+      PORT: String(ingestPort),
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: ingestPrefix,
+    });
     await waitForHttp(`http://127.0.0.1:${ingestPort}/readyz`);
     const echoUrl = `http://127.0.0.1:${echo.port}/callback?${callbackQuery()}`;
     const ingestUrl = `http://127.0.0.1:${ingestPort}/callback?${callbackQuery()}`;
@@ -66,11 +77,16 @@ async function main() {
     const redisPids = () => pidsNamed("redis-server", `:${new URL(TEST_REDIS_URL).port || 6379}`);
     for (let round = 1; round <= settings.rounds; round++) {
       echoRuns.push(await saturate({ ...load, url: echoUrl, durationS: settings.roundSeconds }));
-      const before = { ingest: cpuMicros(ingest.child.pid!), redis: redisPids().reduce((n, pid) => n + cpuMicros(pid), 0) };
+      const before = {
+        ingest: cpuMicros(ingest.child.pid!),
+        redis: redisPids().reduce((n, pid) => n + cpuMicros(pid), 0),
+      };
       ingestRuns.push(await saturate({ ...load, url: ingestUrl, durationS: settings.roundSeconds }));
       ingestCpu.ingest += cpuMicros(ingest.child.pid!) - before.ingest;
       ingestCpu.redis += redisPids().reduce((n, pid) => n + cpuMicros(pid), 0) - before.redis;
-      progress(`round ${round}/${settings.rounds}: express echo ${echoRuns.at(-1)!.rps.toFixed(0)} req/s, ingest ${ingestRuns.at(-1)!.rps.toFixed(0)} req/s`);
+      progress(
+        `round ${round}/${settings.rounds}: express echo ${echoRuns.at(-1)!.rps.toFixed(0)} req/s, ingest ${ingestRuns.at(-1)!.rps.toFixed(0)} req/s`,
+      );
     }
     const expressEchoRps = median(echoRuns.map((r) => r.rps));
     const ingestRps = median(ingestRuns.map((r) => r.rps));
@@ -80,7 +96,9 @@ async function main() {
     const ingestNon2xx = ingestRuns.reduce((n, r) => n + r.non2xx + r.errors, 0);
     const ingestRequests = ingestRuns.reduce((n, r) => n + r.requests, 0);
     const rate = ingestRps / 2;
-    progress(`ack latency at a fixed ${Math.round(rate)} req/s, evenly paced: ${settings.latencyWindows} windows of ${settings.latencySeconds} s each, taking turns`);
+    progress(
+      `ack latency at a fixed ${Math.round(rate)} req/s, evenly paced: ${settings.latencyWindows} windows of ${settings.latencySeconds} s each, taking turns`,
+    );
     const paced = { body, rate, durationS: settings.latencySeconds, warmupS: 1, connections: settings.connections };
     const echoWindows: LatencyWindow[] = [];
     const ingestWindows: LatencyWindow[] = [];
@@ -91,25 +109,49 @@ async function main() {
     const echoLatency = summariseLatency(echoWindows);
     const latency = summariseLatency(ingestWindows);
     const windowP99s = (s: LatencySummary) => s.windowP99Ms.map((ms) => ms.toFixed(0)).join(", ");
-    progress(`p99: express echo ${echoLatency.p99Ms.toFixed(1)} ms (windows ${windowP99s(echoLatency)}), ingest ${latency.p99Ms.toFixed(1)} ms (windows ${windowP99s(latency)})`);
+    progress(
+      `p99: express echo ${echoLatency.p99Ms.toFixed(1)} ms (windows ${windowP99s(echoLatency)}), ingest ${latency.p99Ms.toFixed(1)} ms (windows ${windowP99s(latency)})`,
+    );
     echo.stop();
     await ingest.stop();
     await dropQueue(openQueue(ingestPrefix));
 
     // 4-5: the database ceiling, then one worker draining the same stream from a full queue.
     progress(`generating ${settings.packets} packets`);
-    const stream = generateStream({ packets: settings.packets, groups: settings.groups, seed: 1, sdkAppId: settings.sdkAppId });
+    const stream = generateStream({
+      packets: settings.packets,
+      groups: settings.groups,
+      seed: 1,
+      sdkAppId: settings.sdkAppId,
+    });
     progress("database ceiling: raw pg, same SQL, no queue");
-    const ceiling = await measureDbCeiling({ databaseUrl: db.url, packets: stream, batchSize: settings.ceilingBatchPackets, concurrency: settings.ceilingConnections });
+    const ceiling = await measureDbCeiling({
+      databaseUrl: db.url,
+      packets: stream,
+      batchSize: settings.ceilingBatchPackets,
+      concurrency: settings.ceilingConnections,
+    });
     progress(`ceiling ${ceiling.packetsPerSecond.toFixed(0)} packets/s; filling the queue`);
     const drain = await measureDrain({ ...env, prefix: uniquePrefix(), packets: stream });
-    progress(`drain ${drain.packetsPerSecond.toFixed(0)} packets/s (${drain.jobs} jobs), lost ${drain.lost}, wrong ${drain.wrong}`);
+    progress(
+      `drain ${drain.packetsPerSecond.toFixed(0)} packets/s (${drain.jobs} jobs), lost ${drain.lost}, wrong ${drain.wrong}`,
+    );
 
     // 6: the whole pipeline over HTTP with a worker running alongside.
     await query(db.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events");
     progress(`end to end: posting ${settings.e2ePackets} callbacks over ${settings.connections} connections`);
-    const e2eStream = generateStream({ packets: settings.e2ePackets, groups: settings.groups, seed: 2, sdkAppId: settings.sdkAppId });
-    const e2e = await measureEndToEnd({ ...env, prefix: uniquePrefix(), packets: e2eStream, connections: settings.connections });
+    const e2eStream = generateStream({
+      packets: settings.e2ePackets,
+      groups: settings.groups,
+      seed: 2,
+      sdkAppId: settings.sdkAppId,
+    });
+    const e2e = await measureEndToEnd({
+      ...env,
+      prefix: uniquePrefix(),
+      packets: e2eStream,
+      connections: settings.connections,
+    });
     progress(`e2e tail ${e2e.tailMs.toFixed(0)} ms, lost ${e2e.lost}, wrong ${e2e.wrong}`);
 
     const drainRatio = drain.packetsPerSecond / ceiling.packetsPerSecond;
@@ -152,13 +194,22 @@ async function main() {
       { name: "ingest_ratio >= 0.9", pass: ingestRatio >= 0.9 },
       { name: "ack_p99_ms <= 20 at half load", pass: latency.p99Ms <= 20 && latency.ok === latency.sent },
       { name: "drain_ratio >= 0.8", pass: drainRatio >= 0.8 },
-      { name: "worker CPU per packet <= Postgres CPU per packet", pass: drain.cpuMicrosPerPacket.worker <= drain.cpuMicrosPerPacket.postgres },
+      {
+        name: "worker CPU per packet <= Postgres CPU per packet",
+        pass: drain.cpuMicrosPerPacket.worker <= drain.cpuMicrosPerPacket.postgres,
+      },
       { name: "e2e_tail_ms <= 2000", pass: e2e.tailMs <= 2000 },
-      { name: "lost = 0 and wrong = 0 (drain and e2e)", pass: drain.lost + drain.wrong + drain.extra + e2e.lost + e2e.wrong + e2e.extra === 0 && e2e.acked === e2e.posted },
+      {
+        name: "lost = 0 and wrong = 0 (drain and e2e)",
+        pass:
+          drain.lost + drain.wrong + drain.extra + e2e.lost + e2e.wrong + e2e.extra === 0 && e2e.acked === e2e.posted,
+      },
       { name: "ingest peak RSS < 200 MB", pass: e2e.ingestPeakRssMb < 200 },
       { name: "worker peak RSS < 300 MB", pass: figures.worker_peak_rss_mb < 300 },
     ];
-    await report(figures, targets, { latencyWindowP99Ms: { expressEcho: echoLatency.windowP99Ms, ingest: latency.windowP99Ms } });
+    await report(figures, targets, {
+      latencyWindowP99Ms: { expressEcho: echoLatency.windowP99Ms, ingest: latency.windowP99Ms },
+    });
     if (targets.some((t) => !t.pass)) process.exitCode = 1;
   } finally {
     await db.drop();
@@ -168,7 +219,8 @@ async function main() {
 type Figures = Record<string, number>;
 
 async function report(figures: Figures, targets: { name: string; pass: boolean }[], details: Record<string, unknown>) {
-  const fmt = (n: number) => (Number.isInteger(n) ? n.toLocaleString("en-US") : n < 10 ? n.toFixed(2) : Math.round(n).toLocaleString("en-US"));
+  const fmt = (n: number) =>
+    Number.isInteger(n) ? n.toLocaleString("en-US") : n < 10 ? n.toFixed(2) : Math.round(n).toLocaleString("en-US");
   const rows = Object.entries(figures).map(([k, v]) => `| ${k} | ${fmt(v)} |`);
   const checks = targets.map((t) => `| ${t.name} | ${t.pass ? "PASS" : "FAIL"} |`);
   const md = [
@@ -185,7 +237,10 @@ async function report(figures: Figures, targets: { name: string; pass: boolean }
   ].join("\n");
   process.stdout.write(`\n${md}\n`);
   await mkdir(resultsDir, { recursive: true });
-  await writeFile(`${resultsDir}latest.json`, `${JSON.stringify({ settings, figures, targets, details, at: new Date().toISOString() }, null, 2)}\n`);
+  await writeFile(
+    `${resultsDir}latest.json`,
+    `${JSON.stringify({ settings, figures, targets, details, at: new Date().toISOString() }, null, 2)}\n`,
+  );
   await writeFile(`${resultsDir}latest.md`, md);
   await writeFile(
     `${resultsDir}throughput.svg`,

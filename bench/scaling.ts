@@ -21,22 +21,34 @@ const settings = {
 
 const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
 const startedMs = Date.now();
-const progress = (line: string) => process.stderr.write(`[${((Date.now() - startedMs) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+const progress = (line: string) =>
+  process.stderr.write(`[${((Date.now() - startedMs) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 const us = (n: number) => Math.round(n);
 const pct = (share: number | undefined) => `${Math.round(100 * (share ?? 0))} %`;
 
 export async function runScaling(): Promise<void> {
   const cores = cpus().length;
   const loadAverageAtStart = loadavg();
-  progress(`machine: ${cores} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  progress(
+    `machine: ${cores} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
   // How quiet the machine is without us: its busy share over 5 s before anything starts.
   const idleStartUs = machineBusyUs();
   await new Promise((resolve) => setTimeout(resolve, 5000));
   const busyBeforeShare = (machineBusyUs() - idleStartUs) / (5e6 * cores);
   progress(`machine ${(100 * busyBeforeShare).toFixed(0)} % busy before the run (other users of the machine)`);
-  const packets = generateStream({ packets: settings.packets, groups: settings.groups, seed: 13, sdkAppId: settings.sdkAppId });
+  const packets = generateStream({
+    packets: settings.packets,
+    groups: settings.groups,
+    seed: 13,
+    sdkAppId: settings.sdkAppId,
+  });
   const ceiling = await measureCeiling(packets, settings.ceilingConnections, settings.ceilingBatchPackets);
-  progress(`SQL ceiling: ${us(ceiling.packetsPerSecond)} packets/s, Postgres ${us(ceiling.postgresCpuUsPerCallback)} µs CPU per callback (+ ${us(ceiling.postgresBackgroundCpuUsPerCallback)} µs background)`);
+  progress(
+    `SQL ceiling: ${us(ceiling.packetsPerSecond)} packets/s, Postgres ${us(ceiling.postgresCpuUsPerCallback)} µs CPU per callback (+ ${us(ceiling.postgresBackgroundCpuUsPerCallback)} µs background)`,
+  );
   const points: ScalingPoint[] = [];
   for (const workers of settings.workerCounts) {
     const point = await measureWorkers({ redisUrl: TEST_REDIS_URL, cores }, workers, packets);
@@ -47,17 +59,31 @@ export async function runScaling(): Promise<void> {
         `Postgres ${us(cpu.postgres)} µs (+ ${us(cpu.postgresBackground)} µs background), Redis ${us(cpu.redis)} µs; machine ${(100 * point.machineBusyShare).toFixed(0)} % busy, ` +
         `${(100 * point.otherProcessesShare).toFixed(0)} % of it other processes', ${(100 * point.interruptShare).toFixed(0)} % kernel interrupts; backends ${JSON.stringify(point.backendStates)}; ledger ${point.ledgerRowsWritten}/${point.ledgerRowsExpected}`,
     );
-    if (point.ledgerRowsWritten !== point.ledgerRowsExpected) throw new Error(`${workers} workers wrote ${point.ledgerRowsWritten} ledger rows, expected ${point.ledgerRowsExpected}`);
+    if (point.ledgerRowsWritten !== point.ledgerRowsExpected)
+      throw new Error(
+        `${workers} workers wrote ${point.ledgerRowsWritten} ledger rows, expected ${point.ledgerRowsExpected}`,
+      );
   }
 
   await mkdir(resultsDir, { recursive: true });
   const at = new Date().toISOString();
-  await writeFile(`${resultsDir}scaling.json`, `${JSON.stringify({ at, machine: { cores, totalMemGiB: Math.round(totalmem() / 2 ** 30), node: process.version, busyBeforeShare, loadAverageAtStart }, settings, ceiling, points }, null, 2)}\n`);
+  await writeFile(
+    `${resultsDir}scaling.json`,
+    `${JSON.stringify({ at, machine: { cores, totalMemGiB: Math.round(totalmem() / 2 ** 30), node: process.version, busyBeforeShare, loadAverageAtStart }, settings, ceiling, points }, null, 2)}\n`,
+  );
   await writeFile(
     `${resultsDir}scaling.svg`,
     barChartSvg(`Drain throughput by worker processes (${cores} cores, one run)`, [
-      { label: `SQL ceiling: raw pg, ${ceiling.connections} connections`, value: ceiling.packetsPerSecond, unit: "packets/s" },
-      ...points.map((p) => ({ label: `${p.workers} worker process${p.workers === 1 ? "" : "es"}`, value: p.packetsPerSecond, unit: "packets/s" })),
+      {
+        label: `SQL ceiling: raw pg, ${ceiling.connections} connections`,
+        value: ceiling.packetsPerSecond,
+        unit: "packets/s",
+      },
+      ...points.map((p) => ({
+        label: `${p.workers} worker process${p.workers === 1 ? "" : "es"}`,
+        value: p.packetsPerSecond,
+        unit: "packets/s",
+      })),
     ]),
   );
   const rows = points.map(

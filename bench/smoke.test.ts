@@ -43,8 +43,14 @@ describe("benchmark smoke run", () => {
     await query(db.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events");
     const drain = await measureDrain({ ...env(), prefix: uniquePrefix(), packets });
     expect(drain.lost + drain.wrong + drain.extra).toBe(0);
-    await query(db.url, "DELETE FROM group_message_readers WHERE ctid IN (SELECT ctid FROM group_message_readers LIMIT 1)");
-    await query(db.url, "UPDATE group_message_receipts SET read_num = read_num + 1 WHERE ctid IN (SELECT ctid FROM group_message_receipts LIMIT 1)");
+    await query(
+      db.url,
+      "DELETE FROM group_message_readers WHERE ctid IN (SELECT ctid FROM group_message_readers LIMIT 1)",
+    );
+    await query(
+      db.url,
+      "UPDATE group_message_receipts SET read_num = read_num + 1 WHERE ctid IN (SELECT ctid FROM group_message_receipts LIMIT 1)",
+    );
     expect(await compareWithDatabase(db.url, expected)).toMatchObject({ lost: 1, wrong: 1 });
   });
 
@@ -56,7 +62,9 @@ describe("benchmark smoke run", () => {
     const seqs = packets.flatMap((p) => p.receipt.GroupMsgReceiptList.map((m) => m.MsgSeq));
     expect(seqs.some((s) => s > 2 ** 32)).toBe(true);
     expect(seqs.every((s) => s >= 0)).toBe(true);
-    const accounts = packets.flatMap((p) => p.receipt.GroupMsgReceiptList.flatMap((m) => m.ReadReceiptMembers ?? []).map((r) => r.Member_Account));
+    const accounts = packets.flatMap((p) =>
+      p.receipt.GroupMsgReceiptList.flatMap((m) => m.ReadReceiptMembers ?? []).map((r) => r.Member_Account),
+    );
     expect(accounts.some((a) => /[^ -~]/.test(a))).toBe(true);
   });
 });
@@ -78,7 +86,14 @@ describe("latency probe", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
     try {
-      const window = await pacedLatency({ url: `http://127.0.0.1:${port}/callback?x=1`, body: "{}", rate: 500, durationS: 1, warmupS: 0.2, connections: 2 });
+      const window = await pacedLatency({
+        url: `http://127.0.0.1:${port}/callback?x=1`,
+        body: "{}",
+        rate: 500,
+        durationS: 1,
+        warmupS: 0.2,
+        connections: 2,
+      });
       expect(window.sent).toBe(500);
       expect(window.latenciesMs).toHaveLength(500);
       expect(answered).toBe(600); // the warm-up's 100 are answered but not measured

@@ -29,7 +29,9 @@ try {
   const result = await migrate({ databaseUrl });
   console.log(`migrations: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied`);
 } catch (error) {
-  console.error(`cannot prepare the database at ${new URL(databaseUrl).host}: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(
+    `cannot prepare the database at ${new URL(databaseUrl).host}: ${error instanceof Error ? error.message : String(error)}`,
+  );
   process.exit(1);
 }
 

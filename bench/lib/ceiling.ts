@@ -25,7 +25,11 @@ export async function measureDbCeiling(options: {
   for (const migration of await readMigrations(DEFAULT_MIGRATIONS_DIR)) await setup.query(migration.sql);
   await setup.end();
 
-  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.concurrency, options: `-c search_path=${schema}` });
+  const pool = new pg.Pool({
+    connectionString: options.databaseUrl,
+    max: options.concurrency,
+    options: `-c search_path=${schema}`,
+  });
   // The worker's write plan: one connection per lane, each lane writing only its own groups.
   const lanes = [...splitByLane(options.packets, options.concurrency).values()].map((packets) => {
     const batches: ReceiptPacket[][] = [];
@@ -57,4 +61,3 @@ export async function measureDbCeiling(options: {
   await cleanup.end();
   return { packetsPerSecond: options.packets.length / (elapsedMs / 1000), elapsedMs };
 }
-

@@ -24,7 +24,8 @@ export function expectedState(packets: readonly ReceiptPacket[]): ExpectedState 
       const wins =
         !current ||
         eventMs > current.eventMs ||
-        (eventMs === current.eventMs && (m.ReadNum > current.read || (m.ReadNum === current.read && m.UnreadNum < current.unread)));
+        (eventMs === current.eventMs &&
+          (m.ReadNum > current.read || (m.ReadNum === current.read && m.UnreadNum < current.unread)));
       if (wins) best.set(key, { read: m.ReadNum, unread: m.UnreadNum, eventMs });
       for (const r of m.ReadReceiptMembers ?? []) {
         const readerKey = `${key}|${r.Member_Account}`;
@@ -40,7 +41,11 @@ export function expectedState(packets: readonly ReceiptPacket[]): ExpectedState 
 export type Comparison = { expectedRows: number; lost: number; wrong: number; extra: number };
 
 /** Rows expected but missing (lost), present with other values (wrong), present but not expected (extra). */
-export async function compareWithDatabase(databaseUrl: string, expected: ExpectedState, schema = "public"): Promise<Comparison> {
+export async function compareWithDatabase(
+  databaseUrl: string,
+  expected: ExpectedState,
+  schema = "public",
+): Promise<Comparison> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -52,7 +57,9 @@ export async function compareWithDatabase(databaseUrl: string, expected: Expecte
     const readers = await client.query<{ k: string; v: string }>(
       `SELECT ${key} || '|' || member_account AS k, ${ms("read_at")} AS v FROM "${schema}".group_message_readers`,
     );
-    const events = await client.query<{ k: string }>(`SELECT ${key} || '|' || ${ms("event_time")} AS k FROM "${schema}".read_receipt_events`);
+    const events = await client.query<{ k: string }>(
+      `SELECT ${key} || '|' || ${ms("event_time")} AS k FROM "${schema}".read_receipt_events`,
+    );
 
     let lost = 0;
     let wrong = 0;

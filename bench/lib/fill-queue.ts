@@ -18,7 +18,8 @@ export async function fillQueue(redisUrl: string, prefix: string, packets: reado
     const startedMs = performance.now();
     const storedIn = await Promise.all(packets.map((p) => store.store(p)));
     const spooled = storedIn.filter((where) => where !== "queue").length;
-    if (spooled > 0) throw new Error(`${spooled} packets went to the spool instead of the queue: Redis refused or timed out`);
+    if (spooled > 0)
+      throw new Error(`${spooled} packets went to the spool instead of the queue: Redis refused or timed out`);
     return performance.now() - startedMs;
   } finally {
     await createShutdown(store.shutdownSteps(10_000), log)();

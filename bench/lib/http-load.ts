@@ -1,6 +1,13 @@
 import autocannon from "autocannon";
 
-export type LoadResult = { rps: number; requests: number; non2xx: number; errors: number; p50Ms: number; p99Ms: number };
+export type LoadResult = {
+  rps: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  p50Ms: number;
+  p99Ms: number;
+};
 
 type Common = { url: string; body: string; connections: number };
 

@@ -12,7 +12,16 @@ export type LatencyOptions = {
   connections: number;
 };
 export type LatencyWindow = { sent: number; ok: number; elapsedS: number; latenciesMs: number[] };
-export type LatencySummary = { windows: number; sent: number; ok: number; rps: number; p50Ms: number; p99Ms: number; maxMs: number; windowP99Ms: number[] };
+export type LatencySummary = {
+  windows: number;
+  sent: number;
+  ok: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  windowP99Ms: number[];
+};
 
 /**
  * Open-loop latency at a fixed offered rate: request i is due at start + i/rate, whatever the
@@ -25,7 +34,10 @@ export type LatencySummary = { windows: number; sent: number; ok: number; rps: n
  * burns CPU on a 2-core machine measures its own scheduling, not the server's.
  */
 export function pacedLatency(options: LatencyOptions): Promise<LatencyWindow> {
-  const child = fork(new URL(import.meta.url), [PROBE_FLAG], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(new URL(import.meta.url), [PROBE_FLAG], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   return new Promise((resolve, reject) => {
     child.once("message", (result: LatencyWindow) => {
       child.disconnect();
@@ -48,7 +60,12 @@ export function summariseLatency(windows: LatencyWindow[]): LatencySummary {
     p50Ms: percentile(pooled, 0.5),
     p99Ms: percentile(pooled, 0.99),
     maxMs: pooled.at(-1) ?? Number.NaN,
-    windowP99Ms: windows.map((w) => percentile([...w.latenciesMs].sort((a, b) => a - b), 0.99)),
+    windowP99Ms: windows.map((w) =>
+      percentile(
+        [...w.latenciesMs].sort((a, b) => a - b),
+        0.99,
+      ),
+    ),
   };
 }
 
@@ -69,7 +86,8 @@ export async function probe(options: LatencyOptions): Promise<LatencyWindow> {
   ]);
   const pool: Connection[] = [];
   try {
-    for (let i = 0; i < options.connections; i++) pool.push(await Connection.open(target.hostname, Number(target.port)));
+    for (let i = 0; i < options.connections; i++)
+      pool.push(await Connection.open(target.hostname, Number(target.port)));
     // The first second after a quiet spell is not the steady state: JIT and heaps are cold on
     // both ends. It runs at the same rate, and only what follows is measured.
     if (options.warmupS > 0) await paced(pool, request, options.rate, options.warmupS);
@@ -101,7 +119,8 @@ function paced(pool: Connection[], request: Buffer, rate: number, durationS: num
           if (status === 200) ok += 1;
           pool.push(connection);
           dispatch();
-          if (latenciesMs.length === total) resolve({ sent, ok, elapsedS: (performance.now() - startedMs) / 1000, latenciesMs });
+          if (latenciesMs.length === total)
+            resolve({ sent, ok, elapsedS: (performance.now() - startedMs) / 1000, latenciesMs });
         });
       }
     };

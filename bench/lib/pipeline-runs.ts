@@ -28,7 +28,9 @@ export type DrainResult = Comparison & {
  * Fills the queue through the ingest's own store (durable-store.ts: group commit into jobs)
  * while no worker runs, then starts one worker process and times it until the queue is empty.
  */
-export async function measureDrain(env: Env & { prefix: string; packets: readonly ReceiptPacket[] }): Promise<DrainResult> {
+export async function measureDrain(
+  env: Env & { prefix: string; packets: readonly ReceiptPacket[] },
+): Promise<DrainResult> {
   const redis = createRedis(env.redisUrl, "producer");
   await waitForRedis(redis, 5000);
   const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection: redis, prefix: env.prefix });
@@ -40,7 +42,11 @@ export async function measureDrain(env: Env & { prefix: string; packets: readonl
   postgresCpu.start();
   redisCpu.start();
   const startedMs = performance.now();
-  const worker = startApp("worker", { DATABASE_URL: env.databaseUrl, REDIS_URL: env.redisUrl, QUEUE_PREFIX: env.prefix });
+  const worker = startApp("worker", {
+    DATABASE_URL: env.databaseUrl,
+    REDIS_URL: env.redisUrl,
+    QUEUE_PREFIX: env.prefix,
+  });
   let workerPeakRssMb = 0;
   let workerCpuMicros = 0;
   try {
@@ -61,9 +67,22 @@ export async function measureDrain(env: Env & { prefix: string; packets: readonl
     workerPeakRssMb = Math.max(workerPeakRssMb, peakRssMb(worker.child.pid!));
     workerCpuMicros = cpuMicros(worker.child.pid!);
     const perPacket = (micros: number) => micros / env.packets.length;
-    const cpuMicrosPerPacket = { worker: perPacket(workerCpuMicros), postgres: perPacket(postgresCpu.stop()), redis: perPacket(redisCpu.stop()) };
+    const cpuMicrosPerPacket = {
+      worker: perPacket(workerCpuMicros),
+      postgres: perPacket(postgresCpu.stop()),
+      redis: perPacket(redisCpu.stop()),
+    };
     const comparison = await compareWithDatabase(env.databaseUrl, expectedState(env.packets));
-    return { ...comparison, packets: env.packets.length, jobs, enqueueMs, drainMs, packetsPerSecond: env.packets.length / (drainMs / 1000), workerPeakRssMb, cpuMicrosPerPacket };
+    return {
+      ...comparison,
+      packets: env.packets.length,
+      jobs,
+      enqueueMs,
+      drainMs,
+      packetsPerSecond: env.packets.length / (drainMs / 1000),
+      workerPeakRssMb,
+      cpuMicrosPerPacket,
+    };
   } finally {
     await worker.stop();
     await queue.obliterate({ force: true });
@@ -83,7 +102,9 @@ export type EndToEndResult = Comparison & {
 };
 
 /** Posts a stream over HTTP at full speed with one worker running; times the tail after the last ack. */
-export async function measureEndToEnd(env: Env & { prefix: string; packets: readonly ReceiptPacket[]; connections: number }): Promise<EndToEndResult> {
+export async function measureEndToEnd(
+  env: Env & { prefix: string; packets: readonly ReceiptPacket[]; connections: number },
+): Promise<EndToEndResult> {
   const port = await freePort();
   const shared = { REDIS_URL: env.redisUrl, QUEUE_PREFIX: env.prefix, LOG_LEVEL: "warn" };
   const ingest = startApp("ingest", { ...shared, SDKAPPID: env.sdkAppId, PORT: String(port) });
@@ -121,7 +142,16 @@ export async function measureEndToEnd(env: Env & { prefix: string; packets: read
     const tailMs = performance.now() - lastAckMs;
     sampleRss();
     const comparison = await compareWithDatabase(env.databaseUrl, expected);
-    return { ...comparison, posted: bodies.length, acked: ackedPackets.length, load: result, postMs, tailMs, ingestPeakRssMb: rss.ingest, workerPeakRssMb: rss.worker };
+    return {
+      ...comparison,
+      posted: bodies.length,
+      acked: ackedPackets.length,
+      load: result,
+      postMs,
+      tailMs,
+      ingestPeakRssMb: rss.ingest,
+      workerPeakRssMb: rss.worker,
+    };
   } finally {
     clearInterval(sampler);
     await Promise.all([ingest.stop(), worker.stop()]);

@@ -112,7 +112,8 @@ export class CpuGroups {
   /** µs per group since tracking began. */
   totals(): Record<string, number> {
     const totals: Record<string, number> = {};
-    for (const [pid, group] of this.groupOf) totals[group] = (totals[group] ?? 0) + this.last.get(pid)! - this.first.get(pid)!;
+    for (const [pid, group] of this.groupOf)
+      totals[group] = (totals[group] ?? 0) + this.last.get(pid)! - this.first.get(pid)!;
     return totals;
   }
 }

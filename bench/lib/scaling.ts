@@ -17,7 +17,13 @@ import { CpuGroups, machineBusyUs, machineInterruptUs } from "./process-cpu.js";
  * workers' backends; `postgresBackground` the server's own processes (WAL writer, checkpointer,
  * background writer, autovacuum), shared with any other database on the server.
  */
-export type CpuPerCallback = { workers: number; postgres: number; postgresBackground: number; redis: number; bench: number };
+export type CpuPerCallback = {
+  workers: number;
+  postgres: number;
+  postgresBackground: number;
+  redis: number;
+  bench: number;
+};
 
 export type ScalingPoint = {
   workers: number;
@@ -42,7 +48,13 @@ export type ScalingPoint = {
   ledgerRowsWritten: number;
 };
 
-export type CeilingPoint = { packetsPerSecond: number; connections: number; batchPackets: number; postgresCpuUsPerCallback: number; postgresBackgroundCpuUsPerCallback: number };
+export type CeilingPoint = {
+  packetsPerSecond: number;
+  connections: number;
+  batchPackets: number;
+  postgresCpuUsPerCallback: number;
+  postgresBackgroundCpuUsPerCallback: number;
+};
 
 type Env = { redisUrl: string; cores: number };
 
@@ -50,7 +62,11 @@ const START_SHARE = 0.2;
 const END_SHARE = 0.9;
 
 /** Fills a queue with `packets`, then lets `workers` worker processes drain it into a fresh database. */
-export async function measureWorkers(env: Env, workers: number, packets: readonly ReceiptPacket[]): Promise<ScalingPoint> {
+export async function measureWorkers(
+  env: Env,
+  workers: number,
+  packets: readonly ReceiptPacket[],
+): Promise<ScalingPoint> {
   const db = await createTestDatabase();
   const prefix = uniquePrefix();
   const redis = createRedis(env.redisUrl, "producer");
@@ -68,7 +84,9 @@ export async function measureWorkers(env: Env, workers: number, packets: readonl
   const meter = new CpuGroups();
   if (redisPid) meter.track("redis", redisPid);
   meter.track("bench", process.pid);
-  const apps: RunningApp[] = Array.from({ length: workers }, () => startApp("worker", { DATABASE_URL: db.url, REDIS_URL: env.redisUrl, QUEUE_PREFIX: prefix }));
+  const apps: RunningApp[] = Array.from({ length: workers }, () =>
+    startApp("worker", { DATABASE_URL: db.url, REDIS_URL: env.redisUrl, QUEUE_PREFIX: prefix }),
+  );
   for (const app of apps) meter.track("workers", app.child.pid!, true);
 
   type Mark = { atMs: number; waiting: number; cpu: Record<string, number>; machineUs: number; interruptUs: number };
@@ -90,7 +108,13 @@ export async function measureWorkers(env: Env, workers: number, packets: readonl
         meter.sample();
         const counts = await queue.getJobCounts("waiting", "active", "delayed", "prioritized", "failed");
         if (counts.failed! > 0) throw new Error("jobs failed while draining");
-        const mark = () => ({ atMs: performance.now(), waiting: counts.waiting!, cpu: meter.totals(), machineUs: machineBusyUs(), interruptUs: machineInterruptUs() });
+        const mark = () => ({
+          atMs: performance.now(),
+          waiting: counts.waiting!,
+          cpu: meter.totals(),
+          machineUs: machineBusyUs(),
+          interruptUs: machineInterruptUs(),
+        });
         if (!opened && counts.waiting! <= jobs * (1 - START_SHARE)) opened = mark();
         if (opened && !closed && counts.waiting! <= jobs * (1 - END_SHARE)) closed = mark();
         return counts.waiting! + counts.active! + counts.delayed! + counts.prioritized! === 0;
@@ -139,7 +163,11 @@ export async function measureWorkers(env: Env, workers: number, packets: readonl
 }
 
 /** The SQL ceiling (ceiling.ts) on the same packets, with the CPU its Postgres backends used. */
-export async function measureCeiling(packets: readonly ReceiptPacket[], connections: number, batchPackets: number): Promise<CeilingPoint> {
+export async function measureCeiling(
+  packets: readonly ReceiptPacket[],
+  connections: number,
+  batchPackets: number,
+): Promise<CeilingPoint> {
   const db = await createTestDatabase();
   const watcher = new pg.Client({ connectionString: db.url });
   await watcher.connect();
@@ -158,7 +186,12 @@ export async function measureCeiling(packets: readonly ReceiptPacket[], connecti
     }
   })();
   try {
-    const result = await measureDbCeiling({ databaseUrl: db.url, packets, batchSize: batchPackets, concurrency: connections });
+    const result = await measureDbCeiling({
+      databaseUrl: db.url,
+      packets,
+      batchSize: batchPackets,
+      concurrency: connections,
+    });
     polling = false;
     await poll;
     meter.sample();
@@ -179,11 +212,15 @@ export async function measureCeiling(packets: readonly ReceiptPacket[], connecti
 
 function shares(counts: Map<string, number>): Record<string, number> {
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
-  return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).map(([state, n]) => [state, Number((n / total).toFixed(3))]));
+  return Object.fromEntries(
+    [...counts].sort((a, b) => b[1] - a[1]).map(([state, n]) => [state, Number((n / total).toFixed(3))]),
+  );
 }
 
 /** The server's own processes (pg_stat_activity lists them with a backend_type other than a client's). */
 async function trackBackground(watcher: pg.Client, meter: CpuGroups, since: Date): Promise<void> {
-  const rows = await watcher.query<{ pid: number; born: Date }>("SELECT pid, backend_start AS born FROM pg_stat_activity WHERE backend_type <> 'client backend'");
+  const rows = await watcher.query<{ pid: number; born: Date }>(
+    "SELECT pid, backend_start AS born FROM pg_stat_activity WHERE backend_type <> 'client backend'",
+  );
   for (const b of rows.rows) meter.track("postgresBackground", b.pid, b.born >= since);
 }

@@ -24,13 +24,26 @@ let ingest: RunningApp;
 let worker: RunningApp | undefined;
 
 const shared = () => ({ REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix });
-const startWorker = () => startApp("worker", { ...shared(), DATABASE_URL: db.url, WORKER_LOCK_DURATION_MS: "2000", WORKER_STALLED_INTERVAL_MS: "1000" });
+const startWorker = () =>
+  startApp("worker", {
+    ...shared(),
+    DATABASE_URL: db.url,
+    WORKER_LOCK_DURATION_MS: "2000",
+    WORKER_STALLED_INTERVAL_MS: "1000",
+  });
 
 beforeAll(async () => {
   db = await createTestDatabase();
   port = await freePort();
   adminPort = await freePort();
-  ingest = startApp("ingest", { ...shared(), SDKAPPID: APP_ID, PORT: String(port), ADMIN_PORT: String(adminPort), ADMIN_USER: "ops", ADMIN_PASSWORD: "pw" });
+  ingest = startApp("ingest", {
+    ...shared(),
+    SDKAPPID: APP_ID,
+    PORT: String(port),
+    ADMIN_PORT: String(adminPort),
+    ADMIN_USER: "ops",
+    ADMIN_PASSWORD: "pw",
+  });
   await waitForHttp(`http://127.0.0.1:${port}/readyz`);
 });
 afterAll(async () => {
@@ -42,7 +55,11 @@ afterAll(async () => {
 /** Messages of their own per test, so a stored-but-unacknowledged one cannot mask a lost one. */
 function packets(groupId: string, count: number): ReceiptPacket[] {
   return Array.from({ length: count }, (_, i) =>
-    receiptPacket({ groupId, eventTimeMs: 1_700_000_000_000 + i, messages: [{ seq: i, read: 1 + (i % 7), unread: 10, readers: [`u${i}`] }] }),
+    receiptPacket({
+      groupId,
+      eventTimeMs: 1_700_000_000_000 + i,
+      messages: [{ seq: i, read: 1 + (i % 7), unread: 10, readers: [`u${i}`] }],
+    }),
   );
 }
 
@@ -54,7 +71,11 @@ async function post(list: readonly ReceiptPacket[], concurrency = 8): Promise<Re
     Array.from({ length: concurrency }, async () => {
       while (next < list.length) {
         const packet = list[next++]!;
-        const res = await fetch(url, { method: "POST", body: JSON.stringify(packet.receipt), signal: AbortSignal.timeout(3000) });
+        const res = await fetch(url, {
+          method: "POST",
+          body: JSON.stringify(packet.receipt),
+          signal: AbortSignal.timeout(3000),
+        });
         await res.arrayBuffer();
         if (res.status === 200) acked.push(packet);
       }
@@ -97,24 +118,42 @@ describe("on a 3-master Redis Cluster", () => {
     const acked = await post(list.slice(0, 300));
     worker = startWorker();
     await waitFor("the worker to start writing", async () => {
-      const [row] = await query<{ n: number }>(db.url, "SELECT count(*)::int AS n FROM read_receipt_events WHERE group_id = 'cluster-worker-kill'");
+      const [row] = await query<{ n: number }>(
+        db.url,
+        "SELECT count(*)::int AS n FROM read_receipt_events WHERE group_id = 'cluster-worker-kill'",
+      );
       return row!.n > 0;
     });
     await worker.stop("SIGKILL");
     acked.push(...(await post(list.slice(300))));
     worker = startWorker();
     const expected = expectedState(acked);
-    await waitFor("every acknowledged callback in Postgres", async () => (await compareWithDatabase(db.url, expected)).lost === 0, { timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(
+      "every acknowledged callback in Postgres",
+      async () => (await compareWithDatabase(db.url, expected)).lost === 0,
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
     expect(acked).toHaveLength(400);
     expect(await compareWithDatabase(db.url, expected)).toMatchObject({ lost: 0, wrong: 0 });
   });
 
   it("schedules and runs retention on the cluster, its queue in the same slot", async () => {
-    await query(db.url, "INSERT INTO group_message_receipts VALUES (1400000001, 'cluster-old', 1, 'Public', 1, 0, now() - interval '40 days', now())");
-    await query(db.url, "INSERT INTO read_receipt_events VALUES (1400000001, 'cluster-old', 1, now() - interval '40 days', now(), NULL, NULL)");
+    await query(
+      db.url,
+      "INSERT INTO group_message_receipts VALUES (1400000001, 'cluster-old', 1, 'Public', 1, 0, now() - interval '40 days', now())",
+    );
+    await query(
+      db.url,
+      "INSERT INTO read_receipt_events VALUES (1400000001, 'cluster-old', 1, now() - interval '40 days', now(), NULL, NULL)",
+    );
     const pruning = startApp("worker", { ...shared(), DATABASE_URL: db.url, RETENTION_DAYS: "30" });
     try {
-      await waitFor("the old message pruned", async () => (await query(db.url, "SELECT 1 FROM group_message_receipts WHERE group_id = 'cluster-old'")).length === 0, { timeoutMs: 20_000 });
+      await waitFor(
+        "the old message pruned",
+        async () =>
+          (await query(db.url, "SELECT 1 FROM group_message_receipts WHERE group_id = 'cluster-old'")).length === 0,
+        { timeoutMs: 20_000 },
+      );
       const connection = createRedis(TEST_REDIS_URL, "worker");
       const maintenance = new Queue(MAINTENANCE_QUEUE_NAME, { connection, prefix });
       expect(await maintenance.getJobScheduler(PRUNE_SCHEDULER_ID)).toMatchObject({ every: 3600_000 });

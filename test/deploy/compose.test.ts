@@ -30,7 +30,9 @@ const dockerfile = readFileSync(join(REPO_ROOT, "Dockerfile"), "utf8");
 
 describe("docker-compose.yml", () => {
   it("runs postgres, redis, a one-shot migrate, ingest and worker by default", () => {
-    const lean = Object.entries(services).filter(([, s]) => s.profiles === undefined).map(([name]) => name);
+    const lean = Object.entries(services)
+      .filter(([, s]) => s.profiles === undefined)
+      .map(([name]) => name);
     expect(lean.sort()).toEqual(["ingest", "migrate", "postgres", "redis", "worker"]);
   });
 
@@ -60,7 +62,10 @@ describe("docker-compose.yml", () => {
 
   it("publishes the ingest's webhook port, and its admin port on loopback only", () => {
     const { PORT, ADMIN_PORT } = services.ingest!.environment!;
-    expect(services.ingest!.ports).toEqual([`\${INGEST_PORT:-3000}:${PORT}`, `127.0.0.1:\${INGEST_ADMIN_PORT:-${ADMIN_PORT}}:${ADMIN_PORT}`]);
+    expect(services.ingest!.ports).toEqual([
+      `\${INGEST_PORT:-3000}:${PORT}`,
+      `127.0.0.1:\${INGEST_ADMIN_PORT:-${ADMIN_PORT}}:${ADMIN_PORT}`,
+    ]);
   });
 
   it("keeps the ingest's spool on a volume the non-root user owns", () => {
@@ -70,7 +75,8 @@ describe("docker-compose.yml", () => {
   });
 
   it("health-checks postgres, redis and the ingest's readiness", () => {
-    for (const name of ["postgres", "redis", "ingest"]) expect(services[name]!.healthcheck?.test.length).toBeGreaterThan(0);
+    for (const name of ["postgres", "redis", "ingest"])
+      expect(services[name]!.healthcheck?.test.length).toBeGreaterThan(0);
     expect(services.ingest!.healthcheck!.test.join(" ")).toContain("/readyz");
   });
 
@@ -85,7 +91,8 @@ describe("docker-compose.yml", () => {
   });
 
   it("starts ingest and worker with the same node command lines as the npm scripts", () => {
-    for (const name of ["ingest", "worker"] as const) expect(services[name]!.command).toEqual(["node", ...appCommand(name)]);
+    for (const name of ["ingest", "worker"] as const)
+      expect(services[name]!.command).toEqual(["node", ...appCommand(name)]);
   });
 
   it("requires the secrets and the SDKAppID instead of defaulting them", () => {
@@ -97,7 +104,11 @@ describe("docker-compose.yml", () => {
   const composeCli = spawnSync("docker-compose", ["version"], { encoding: "utf8" }).status === 0;
   it.skipIf(!composeCli)("passes docker-compose's own validation", () => {
     const env = { ...process.env, SDKAPPID: "1400000001", POSTGRES_PASSWORD: "pw" };
-    const result = spawnSync("docker-compose", ["-f", "docker-compose.yml", "config", "--quiet"], { cwd: REPO_ROOT, env, encoding: "utf8" });
+    const result = spawnSync("docker-compose", ["-f", "docker-compose.yml", "config", "--quiet"], {
+      cwd: REPO_ROOT,
+      env,
+      encoding: "utf8",
+    });
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     const noAppId = spawnSync("docker-compose", ["-f", "docker-compose.yml", "config", "--quiet"], {
@@ -121,7 +132,10 @@ describe("Dockerfile", () => {
     const root = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { workspaces: string[] };
     const dirs = root.workspaces.flatMap((pattern) => {
       const parent = pattern.replace(/\/\*$/, "");
-      return spawnSync("ls", [parent], { cwd: REPO_ROOT, encoding: "utf8" }).stdout.trim().split("\n").map((d) => `${parent}/${d}`);
+      return spawnSync("ls", [parent], { cwd: REPO_ROOT, encoding: "utf8" })
+        .stdout.trim()
+        .split("\n")
+        .map((d) => `${parent}/${d}`);
     });
     for (const dir of dirs) expect(dockerfile).toContain(`COPY ${dir}/package.json ${dir}/`);
   });

@@ -16,14 +16,19 @@ const apps = { ingest: ingestEnv, worker: workerEnv, reconciler: reconcilerEnv }
 type App = keyof typeof apps;
 
 const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
-const section = readme.slice(readme.indexOf("## Configuration"), readme.indexOf("\n## ", readme.indexOf("## Configuration") + 5));
+const section = readme.slice(
+  readme.indexOf("## Configuration"),
+  readme.indexOf("\n## ", readme.indexOf("## Configuration") + 5),
+);
 /** variable -> the apps its row says use it ("all" and "both" spelled out). */
 const documented = new Map<string, App[]>();
 for (const line of section.split("\n")) {
   const cells = line.split("|").map((c) => c.trim());
   if (cells.length < 5 || !cells[1]!.startsWith("`")) continue;
   const usedBy = cells[2]!;
-  const users = (Object.keys(apps) as App[]).filter((app) => usedBy.includes(app) || usedBy === "all" || (usedBy === "both" && app !== "reconciler"));
+  const users = (Object.keys(apps) as App[]).filter(
+    (app) => usedBy.includes(app) || usedBy === "all" || (usedBy === "both" && app !== "reconciler"),
+  );
   for (const name of cells[1]!.match(/`([A-Z0-9_]+)`/g) ?? []) documented.set(name.slice(1, -1), users);
 }
 
@@ -34,7 +39,8 @@ const compose = parse(readFileSync(join(REPO_ROOT, "docker-compose.yml"), "utf8"
 describe("configuration", () => {
   it("documents every variable each app reads, as used by that app", () => {
     for (const [app, schema] of Object.entries(apps) as [App, (typeof apps)[App]][]) {
-      for (const name of Object.keys(schema.shape)) expect({ name, usedBy: documented.get(name) ?? [] }).toEqual({ name, usedBy: expect.arrayContaining([app]) });
+      for (const name of Object.keys(schema.shape))
+        expect({ name, usedBy: documented.get(name) ?? [] }).toEqual({ name, usedBy: expect.arrayContaining([app]) });
     }
   });
 

@@ -10,14 +10,22 @@ import { REPO_ROOT } from "../support/processes.js";
 
 /** The observability profile as documents: Prometheus finds both apps, every panel queries a real metric. */
 type Service = { profiles?: string[]; environment?: Record<string, string>; volumes?: string[]; ports?: string[] };
-const compose = parse(readFileSync(join(REPO_ROOT, "docker-compose.yml"), "utf8"), { merge: true }) as { services: Record<string, Service> };
+const compose = parse(readFileSync(join(REPO_ROOT, "docker-compose.yml"), "utf8"), { merge: true }) as {
+  services: Record<string, Service>;
+};
 const prometheus = parse(readFileSync(join(REPO_ROOT, "ops/prometheus/prometheus.yml"), "utf8")) as {
-  scrape_configs: { job_name: string; static_configs?: { targets: string[] }[]; dns_sd_configs?: { names: string[]; type: string; port: number }[] }[];
+  scrape_configs: {
+    job_name: string;
+    static_configs?: { targets: string[] }[];
+    dns_sd_configs?: { names: string[]; type: string; port: number }[];
+  }[];
 };
 const dashboard = JSON.parse(readFileSync(join(REPO_ROOT, "ops/grafana/dashboards/receipt-sync.json"), "utf8")) as {
   panels: { title: string; description: string; datasource: { uid: string }; targets: { expr: string }[] }[];
 };
-const datasources = parse(readFileSync(join(REPO_ROOT, "ops/grafana/provisioning/datasources/prometheus.yml"), "utf8")) as { datasources: { uid: string; url: string }[] };
+const datasources = parse(
+  readFileSync(join(REPO_ROOT, "ops/grafana/provisioning/datasources/prometheus.yml"), "utf8"),
+) as { datasources: { uid: string; url: string }[] };
 
 /** Every series name the apps can expose (histograms add _bucket, _sum and _count). */
 function exportedSeries(): Set<string> {
@@ -39,21 +47,41 @@ describe("observability profile", () => {
     expect(compose.services.prometheus!.profiles).toEqual(["observability"]);
     expect(compose.services.grafana!.profiles).toEqual(["observability"]);
     expect(compose.services.grafana!.ports).toEqual(["127.0.0.1:${GRAFANA_PORT:-3001}:3000"]);
-    expect(compose.services.grafana!.environment).toMatchObject({ GF_AUTH_DISABLE_LOGIN_FORM: "true", GF_AUTH_ANONYMOUS_ORG_ROLE: "Viewer" });
+    expect(compose.services.grafana!.environment).toMatchObject({
+      GF_AUTH_DISABLE_LOGIN_FORM: "true",
+      GF_AUTH_ANONYMOUS_ORG_ROLE: "Viewer",
+    });
   });
 
   it("scrapes the ingest on its admin port and every worker replica on the port the worker serves", () => {
     const ingest = prometheus.scrape_configs.find((c) => c.job_name === "ingest");
     const worker = prometheus.scrape_configs.find((c) => c.job_name === "worker");
-    expect(ingest?.static_configs?.[0]?.targets).toEqual([`ingest:${compose.services.ingest!.environment!.ADMIN_PORT}`]);
+    expect(ingest?.static_configs?.[0]?.targets).toEqual([
+      `ingest:${compose.services.ingest!.environment!.ADMIN_PORT}`,
+    ]);
     expect(compose.services.ingest!.environment!.ADMIN_PORT).not.toBe(compose.services.ingest!.environment!.PORT);
-    expect(worker?.dns_sd_configs?.[0]).toMatchObject({ names: ["worker"], type: "A", port: Number(compose.services.worker!.environment!.METRICS_PORT) });
-    expect(compose.services.prometheus!.volumes).toContain("./ops/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro");
+    expect(worker?.dns_sd_configs?.[0]).toMatchObject({
+      names: ["worker"],
+      type: "A",
+      port: Number(compose.services.worker!.environment!.METRICS_PORT),
+    });
+    expect(compose.services.prometheus!.volumes).toContain(
+      "./ops/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro",
+    );
   });
 
   it("has the panels operators asked for, each described", () => {
     const titles = dashboard.panels.map((p) => p.title);
-    for (const title of ["Ingest rate", "Rejected callbacks", "Queue depth", "End-to-end lag", "DB write latency", "Quarantined callbacks", "Retention"]) expect(titles).toContain(title);
+    for (const title of [
+      "Ingest rate",
+      "Rejected callbacks",
+      "Queue depth",
+      "End-to-end lag",
+      "DB write latency",
+      "Quarantined callbacks",
+      "Retention",
+    ])
+      expect(titles).toContain(title);
     expect(dashboard.panels.every((p) => p.description.length > 20)).toBe(true);
   });
 

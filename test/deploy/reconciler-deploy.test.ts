@@ -5,8 +5,16 @@ import { parse } from "yaml";
 import { appCommand, REPO_ROOT } from "../support/processes.js";
 
 /** The reconciler as deployed: off by default, one replica, scraped, documented. */
-type Service = { profiles?: string[]; command?: string[]; environment?: Record<string, string>; deploy?: { replicas?: number }; depends_on?: Record<string, { condition: string }> };
-const compose = parse(readFileSync(join(REPO_ROOT, "docker-compose.yml"), "utf8"), { merge: true }) as { services: Record<string, Service> };
+type Service = {
+  profiles?: string[];
+  command?: string[];
+  environment?: Record<string, string>;
+  deploy?: { replicas?: number };
+  depends_on?: Record<string, { condition: string }>;
+};
+const compose = parse(readFileSync(join(REPO_ROOT, "docker-compose.yml"), "utf8"), { merge: true }) as {
+  services: Record<string, Service>;
+};
 const prometheus = parse(readFileSync(join(REPO_ROOT, "ops/prometheus/prometheus.yml"), "utf8")) as {
   scrape_configs: { job_name: string; dns_sd_configs?: { names: string[]; type: string; port: number }[] }[];
 };
@@ -18,13 +26,20 @@ describe("the reconciler's deployment", () => {
     expect(reconciler.profiles).toEqual(["reconciler"]);
     expect(reconciler.deploy?.replicas).toBe(1);
     expect(reconciler.command).toEqual(["node", ...appCommand("reconciler")]);
-    expect(reconciler.depends_on).toMatchObject({ migrate: { condition: "service_completed_successfully" }, postgres: { condition: "service_healthy" } });
+    expect(reconciler.depends_on).toMatchObject({
+      migrate: { condition: "service_completed_successfully" },
+      postgres: { condition: "service_healthy" },
+    });
   });
 
   it("gives its SecretKeys no default, and is scraped on the port it serves", () => {
     expect(reconciler.environment!.TENCENT_SECRET_KEYS).toBe("${TENCENT_SECRET_KEYS:-}");
     const job = prometheus.scrape_configs.find((c) => c.job_name === "reconciler");
-    expect(job?.dns_sd_configs?.[0]).toMatchObject({ names: ["reconciler"], type: "A", port: Number(reconciler.environment!.METRICS_PORT) });
+    expect(job?.dns_sd_configs?.[0]).toMatchObject({
+      names: ["reconciler"],
+      type: "A",
+      port: Number(reconciler.environment!.METRICS_PORT),
+    });
   });
 
   it("documents every variable it reads in the README's configuration table", () => {

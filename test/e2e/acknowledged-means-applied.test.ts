@@ -24,10 +24,25 @@ afterAll(() => stack?.stop());
 const COMMAND = "Group.CallbackAfterReadReceipt";
 
 // Any UTF-16 code unit: lone surrogates, NUL and other controls included.
-const codeUnits = (maxLength: number) => fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength });
+const codeUnits = (maxLength: number) =>
+  fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)), maxLength });
 const oddText = fc.oneof(
   { weight: 16, arbitrary: fc.string({ minLength: 1, maxLength: 12, unit: "grapheme" }) },
-  { weight: 2, arbitrary: fc.constantFrom("👩🏽‍💻", "e\u0301\u0308", "مرحبا\u200f", "\u202eabc", "x\ud800", "x\udbff", "\udc00y", "a\u0000b", "\ufeff", "Ｕｓｅｒ") },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      "👩🏽‍💻",
+      "e\u0301\u0308",
+      "مرحبا\u200f",
+      "\u202eabc",
+      "x\ud800",
+      "x\udbff",
+      "\udc00y",
+      "a\u0000b",
+      "\ufeff",
+      "Ｕｓｅｒ",
+    ),
+  },
   { weight: 2, arbitrary: codeUnits(10) },
   { weight: 1, arbitrary: fc.constant("") },
   { weight: 1, arbitrary: fc.string({ minLength: 100, maxLength: 200 }) },
@@ -65,7 +80,10 @@ const param = (ordinary: fc.Arbitrary<string>) =>
   );
 
 const queryArb = fc.record({
-  SdkAppid: fc.oneof({ weight: 12, arbitrary: fc.constant([APP_ID]) }, { weight: 1, arbitrary: param(fc.constant("1400000999")) }),
+  SdkAppid: fc.oneof(
+    { weight: 12, arbitrary: fc.constant([APP_ID]) },
+    { weight: 1, arbitrary: param(fc.constant("1400000999")) },
+  ),
   CallbackCommand: fc.oneof(
     { weight: 12, arbitrary: fc.constant([COMMAND]) },
     { weight: 1, arbitrary: fc.constant([] as string[]) },
@@ -77,7 +95,11 @@ const queryArb = fc.record({
   OptPlatform: param(fc.constantFrom("RESTAPI", "iOS", "IOS", "Android", "Web", "Windows", "Unknown")),
 });
 
-const count = fc.oneof({ weight: 40, arbitrary: fc.integer({ min: 0, max: 300 }) }, fc.constant(-1), fc.constant(2 ** 31));
+const count = fc.oneof(
+  { weight: 40, arbitrary: fc.integer({ min: 0, max: 300 }) },
+  fc.constant(-1),
+  fc.constant(2 ** 31),
+);
 const message = fc.record(
   {
     MsgSeq: fc.oneof({ weight: 40, arbitrary: fc.integer({ min: 0, max: 2 ** 40 }) }, fc.constant(-1)),
@@ -89,9 +111,15 @@ const message = fc.record(
 );
 const bodyArb = fc.record({
   GroupSuffix: oddText,
-  Type: fc.oneof({ weight: 4, arbitrary: fc.constantFrom("Public", "Work", "Meeting", "ChatRoom", "Private") }, { weight: 1, arbitrary: oddText }),
+  Type: fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom("Public", "Work", "Meeting", "ChatRoom", "Private") },
+    { weight: 1, arbitrary: oddText },
+  ),
   GroupMsgReceiptList: fc.array(message, { minLength: 0, maxLength: 3 }),
-  EventTime: fc.oneof(fc.integer({ min: 1, max: 2_000_000_000_000 }), fc.integer({ min: 1, max: 2_000_000_000_000 }).map(String)),
+  EventTime: fc.oneof(
+    fc.integer({ min: 1, max: 2_000_000_000_000 }),
+    fc.integer({ min: 1, max: 2_000_000_000_000 }).map(String),
+  ),
   Extra: fc.option(fc.jsonValue(), { nil: undefined }),
 });
 const callbackArb = fc.record({ query: queryArb, body: bodyArb });
@@ -106,15 +134,50 @@ function queryString(q: Generated["query"]): string {
 // The two callbacks that broke the promise: an admin's REST read (empty ClientIP) and two
 // readers whose names differ only in a lone surrogate.
 const restRead: Generated = {
-  query: { SdkAppid: [APP_ID], CallbackCommand: [COMMAND], contenttype: ["json"], ClientIP: [""], OptPlatform: ["RESTAPI"] },
-  body: { GroupSuffix: "rest", Type: "Public", GroupMsgReceiptList: [{ MsgSeq: 7, ReadNum: 2, UnreadNum: 3, ReadReceiptMembers: [{ Member_Account: "admin-read" }] }], EventTime: 1_700_000_000_000, Extra: undefined },
+  query: {
+    SdkAppid: [APP_ID],
+    CallbackCommand: [COMMAND],
+    contenttype: ["json"],
+    ClientIP: [""],
+    OptPlatform: ["RESTAPI"],
+  },
+  body: {
+    GroupSuffix: "rest",
+    Type: "Public",
+    GroupMsgReceiptList: [
+      { MsgSeq: 7, ReadNum: 2, UnreadNum: 3, ReadReceiptMembers: [{ Member_Account: "admin-read" }] },
+    ],
+    EventTime: 1_700_000_000_000,
+    Extra: undefined,
+  },
 };
-const emptyPlatform: Generated = { ...restRead, query: { ...restRead.query, ClientIP: ["203.0.113.7"], OptPlatform: [""] }, body: { ...restRead.body, GroupSuffix: "empty-platform" } };
+const emptyPlatform: Generated = {
+  ...restRead,
+  query: { ...restRead.query, ClientIP: ["203.0.113.7"], OptPlatform: [""] },
+  body: { ...restRead.body, GroupSuffix: "empty-platform" },
+};
 const loneSurrogates: Generated = {
   query: { ...restRead.query, ClientIP: ["203.0.113.7"], OptPlatform: ["iOS"] },
-  body: { GroupSuffix: "surrogates", Type: "Public", GroupMsgReceiptList: [{ MsgSeq: 8, ReadNum: 2, UnreadNum: 0, ReadReceiptMembers: [{ Member_Account: "x\ud800" }, { Member_Account: "x\udbff" }] }], EventTime: 1_700_000_000_001, Extra: undefined },
+  body: {
+    GroupSuffix: "surrogates",
+    Type: "Public",
+    GroupMsgReceiptList: [
+      {
+        MsgSeq: 8,
+        ReadNum: 2,
+        UnreadNum: 0,
+        ReadReceiptMembers: [{ Member_Account: "x\ud800" }, { Member_Account: "x\udbff" }],
+      },
+    ],
+    EventTime: 1_700_000_000_001,
+    Extra: undefined,
+  },
 };
-const ordinary: Generated = { ...restRead, query: { ...restRead.query, ClientIP: ["203.0.113.9"], OptPlatform: ["Android"] }, body: { ...restRead.body, GroupSuffix: "ordinary" } };
+const ordinary: Generated = {
+  ...restRead,
+  query: { ...restRead.query, ClientIP: ["203.0.113.9"], OptPlatform: ["Android"] },
+  body: { ...restRead.body, GroupSuffix: "ordinary" },
+};
 
 describe("every callback answered 200", () => {
   it("is in Postgres exactly, and every 4xx stores nothing", async () => {
@@ -132,7 +195,11 @@ describe("every callback answered 200", () => {
             const { GroupSuffix: _suffix, ...rest } = c.body;
             const body = { CallbackCommand: COMMAND, GroupId: groupId, ...rest };
             const qs = queryString(c.query);
-            const res = await fetch(`${stack.base}/callback?${qs}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+            const res = await fetch(`${stack.base}/callback?${qs}`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify(body),
+            });
             await res.text();
             return { status: res.status, body, qs };
           }),
@@ -144,7 +211,13 @@ describe("every callback answered 200", () => {
           const command = decoded.CallbackCommand;
           if (status !== 200 || (command !== undefined && command !== "" && command !== COMMAND)) continue;
           const text = (v: unknown) => (typeof v === "string" && v !== "" ? v : null);
-          const packet = { sdkAppId: APP_ID, clientIp: text(decoded.ClientIP), optPlatform: text(decoded.OptPlatform), receivedAtMs: 0, receipt: { ...body, EventTime: Number(body.EventTime) } };
+          const packet = {
+            sdkAppId: APP_ID,
+            clientIp: text(decoded.ClientIP),
+            optPlatform: text(decoded.OptPlatform),
+            receivedAtMs: 0,
+            receipt: { ...body, EventTime: Number(body.EventTime) },
+          };
           accepted.push(packet as unknown as ReceiptPacket);
           for (const m of body.GroupMsgReceiptList) {
             const key = `${body.GroupId}|${m.MsgSeq}|${Number(body.EventTime)}`;
@@ -159,7 +232,10 @@ describe("every callback answered 200", () => {
             return c.lost === 0 && c.wrong === 0 && c.extra === 0 ? c : false;
           },
           { timeoutMs: 15_000 },
-        ).catch(async (error: Error) => ({ error: error.message, ...(await compareWithDatabase(stack.db.url, expected)) }));
+        ).catch(async (error: Error) => ({
+          error: error.message,
+          ...(await compareWithDatabase(stack.db.url, expected)),
+        }));
         expect(comparison).toMatchObject({ lost: 0, wrong: 0, extra: 0 });
       }),
       { numRuns: 40, seed: 20261127, examples: [[[restRead, emptyPlatform, loneSurrogates, ordinary]]] },
@@ -170,10 +246,13 @@ describe("every callback answered 200", () => {
       stack.db.url,
       "SELECT group_id || '|' || msg_seq || '|' || (extract(epoch from event_time) * 1000)::bigint AS k, client_ip AS ip, opt_platform AS platform FROM read_receipt_events",
     );
-    for (const row of rows) expect({ k: row.k, ip: row.ip, platform: row.platform }).toEqual({ k: row.k, ...ledger.get(row.k) });
+    for (const row of rows)
+      expect({ k: row.k, ip: row.ip, platform: row.platform }).toEqual({ k: row.k, ...ledger.get(row.k) });
 
     expect(await failedJobCount(stack.prefix)).toBe(0);
-    expect(await query(stack.db.url, "SELECT to_regclass('quarantined_callbacks') IS NOT NULL AS present")).toEqual([{ present: true }]);
+    expect(await query(stack.db.url, "SELECT to_regclass('quarantined_callbacks') IS NOT NULL AS present")).toEqual([
+      { present: true },
+    ]);
     expect(await query(stack.db.url, "SELECT reason, error FROM quarantined_callbacks")).toEqual([]);
     // Both outcomes occur often enough for the property to mean something.
     expect(statuses.get(200) ?? 0).toBeGreaterThan(60);

@@ -16,7 +16,10 @@ beforeAll(async () => {
   const [metricsPort, adminPort] = [await freePort(), await freePort()];
   workerMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   ingestMetricsUrl = `http://127.0.0.1:${adminPort}/metrics`;
-  stack = await startStack({ workerEnv: { METRICS_PORT: String(metricsPort) }, ingestEnv: { ADMIN_PORT: String(adminPort) } });
+  stack = await startStack({
+    workerEnv: { METRICS_PORT: String(metricsPort) },
+    ingestEnv: { ADMIN_PORT: String(adminPort) },
+  });
   ({ db, base } = stack);
   await waitForHttp(workerMetricsUrl);
 });
@@ -28,17 +31,32 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-const post = (body: unknown, q = callbackQuery()) => fetch(`${base}/callback?${q}`, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body) });
+const post = (body: unknown, q = callbackQuery()) =>
+  fetch(`${base}/callback?${q}`, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body) });
 
 describe("metrics", () => {
   it("count callbacks by command and outcome, time replies and stores, and show the spool", async () => {
     const nowMs = Date.now();
     for (let i = 0; i < 3; i++) {
-      expect((await post(receiptBody({ groupId: "metrics", eventTimeMs: nowMs - 1000 + i, messages: [{ seq: i, read: 1, unread: 0 }] }))).status).toBe(200);
+      expect(
+        (
+          await post(
+            receiptBody({
+              groupId: "metrics",
+              eventTimeMs: nowMs - 1000 + i,
+              messages: [{ seq: i, read: 1, unread: 0 }],
+            }),
+          )
+        ).status,
+      ).toBe(200);
     }
     expect((await post("{oops")).status).toBe(400);
-    expect((await post({ GroupId: "x" }, callbackQuery({ CallbackCommand: "Group.CallbackBeforeSendMsg" }))).status).toBe(200);
-    expect((await post(receiptBody({ eventTimeMs: 1, messages: [] }), callbackQuery({ SdkAppid: "1400000002" }))).status).toBe(403);
+    expect(
+      (await post({ GroupId: "x" }, callbackQuery({ CallbackCommand: "Group.CallbackBeforeSendMsg" }))).status,
+    ).toBe(200);
+    expect(
+      (await post(receiptBody({ eventTimeMs: 1, messages: [] }), callbackQuery({ SdkAppid: "1400000002" }))).status,
+    ).toBe(403);
 
     const res = await fetch(ingestMetricsUrl);
     expect(res.headers.get("content-type")).toContain("text/plain");
@@ -58,7 +76,10 @@ describe("metrics", () => {
     const signed = callbackQuery({ SdkAppid: "1400000003", Sign: "f".repeat(64), RequestTime: "1" });
     expect((await post(receiptBody({ groupId: secret, eventTimeMs: 1, messages: [] }), signed)).status).toBe(403);
     const lines = await waitFor("the rejection's log line", () => {
-      const rejected = stack.ingest.output().split("\n").filter((l) => l.includes("callback rejected"));
+      const rejected = stack.ingest
+        .output()
+        .split("\n")
+        .filter((l) => l.includes("callback rejected"));
       return rejected.some((l) => l.includes("1400000003")) && rejected;
     });
     for (const line of lines) {
@@ -71,7 +92,10 @@ describe("metrics", () => {
   });
 
   it("count the worker's jobs, batch sizes, write times, lag and queue depth", async () => {
-    await waitFor("rows", async () => (await query(db.url, "SELECT 1 FROM group_message_receipts WHERE group_id = 'metrics'")).length === 3);
+    await waitFor(
+      "rows",
+      async () => (await query(db.url, "SELECT 1 FROM group_message_receipts WHERE group_id = 'metrics'")).length === 3,
+    );
     const text = await waitFor("worker counters", async () => {
       const scraped = await (await fetch(workerMetricsUrl)).text();
       return (sample(scraped, "receipt_sync_end_to_end_lag_seconds_count") ?? 0) >= 3 && scraped;

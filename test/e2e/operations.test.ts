@@ -38,7 +38,11 @@ describe("npm run replay", () => {
     const lines = Array.from({ length: 20 }, (_, i) =>
       JSON.stringify({
         query: i % 2 === 0 ? callbackQuery() : Object.fromEntries(new URLSearchParams(callbackQuery())),
-        body: receiptBody({ groupId: "ops", eventTimeMs: 1_700_000_000_000 + i, messages: [{ seq: i, read: 1 + (i % 3), unread: 5, readers: [`reader${i}`, "张三"] }] }),
+        body: receiptBody({
+          groupId: "ops",
+          eventTimeMs: 1_700_000_000_000 + i,
+          messages: [{ seq: i, read: 1 + (i % 3), unread: 5, readers: [`reader${i}`, "张三"] }],
+        }),
       }),
     );
     writeFileSync(file, `${lines.join("\n")}\nnot json\n`);
@@ -84,8 +88,17 @@ describe("npm run receipts", () => {
   });
 
   it("says so when nothing matches, and explains bad arguments", () => {
-    expect(receipts("--app", APP_ID, "--group", "nobody")).toMatchObject({ status: 0, stdout: `no receipts for app ${APP_ID}, group nobody\n` });
-    expect(receipts("--group", "ops")).toMatchObject({ status: 2, stderr: expect.stringContaining("--app must be a numeric SdkAppid") });
-    expect(receipts("--app", APP_ID, "--group", "ops", "--seq", "x")).toMatchObject({ status: 2, stderr: expect.stringContaining("--seq must be") });
+    expect(receipts("--app", APP_ID, "--group", "nobody")).toMatchObject({
+      status: 0,
+      stdout: `no receipts for app ${APP_ID}, group nobody\n`,
+    });
+    expect(receipts("--group", "ops")).toMatchObject({
+      status: 2,
+      stderr: expect.stringContaining("--app must be a numeric SdkAppid"),
+    });
+    expect(receipts("--app", APP_ID, "--group", "ops", "--seq", "x")).toMatchObject({
+      status: 2,
+      stderr: expect.stringContaining("--seq must be"),
+    });
   });
 });

@@ -39,7 +39,12 @@ describe("npm run prune", () => {
     expect(stdout).toMatch(/read_receipt_events\W+1\b/);
     expect(stdout).toMatch(/group_message_receipts\W+1\b/);
     expect(stdout).toMatch(/^done after \d+ batches/m);
-    expect(await query(db.url, "SELECT msg_seq::int AS seq FROM group_message_receipts UNION ALL SELECT msg_seq::int FROM read_receipt_events")).toEqual([{ seq: 2 }, { seq: 2 }]);
+    expect(
+      await query(
+        db.url,
+        "SELECT msg_seq::int AS seq FROM group_message_receipts UNION ALL SELECT msg_seq::int FROM read_receipt_events",
+      ),
+    ).toEqual([{ seq: 2 }, { seq: 2 }]);
   });
 
   it("takes --days over RETENTION_DAYS and explains a bad argument", async () => {

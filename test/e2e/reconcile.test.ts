@@ -35,7 +35,10 @@ type Report = {
 function reconcile(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     // Not spawnSync: the fake answers from this very process.
-    const child = spawn(process.execPath, ["apps/reconciler/dist/reconcile-cli.js", ...args], { cwd: REPO_ROOT, env: reconcilerEnv });
+    const child = spawn(process.execPath, ["apps/reconciler/dist/reconcile-cli.js", ...args], {
+      cwd: REPO_ROOT,
+      env: reconcilerEnv,
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -70,23 +73,39 @@ async function deliver(callbacks: Record<string, unknown>[]): Promise<number> {
     Array.from({ length: 8 }, async () => {
       while (next < delivered.length) {
         const body = delivered[next++]!;
-        const res = await fetch(`${stack.base}/callback?${callbackQuery()}`, { method: "POST", body: JSON.stringify(body) });
+        const res = await fetch(`${stack.base}/callback?${callbackQuery()}`, {
+          method: "POST",
+          body: JSON.stringify(body),
+        });
         expect(res.status).toBe(200);
       }
     }),
   );
-  const events = new Set(delivered.flatMap((c) => (c.GroupMsgReceiptList as { MsgSeq: number }[]).map((m) => `${String(c.GroupId)} ${m.MsgSeq} ${String(c.EventTime)}`)));
+  const events = new Set(
+    delivered.flatMap((c) =>
+      (c.GroupMsgReceiptList as { MsgSeq: number }[]).map(
+        (m) => `${String(c.GroupId)} ${m.MsgSeq} ${String(c.EventTime)}`,
+      ),
+    ),
+  );
   return events.size;
 }
 
 beforeAll(async () => {
   fake = await FakeTencent.start({ apps: { [APP_ID]: KEY } });
-  const { callbacks } = seedFake(fake, { sdkAppId: APP_ID, groups: 50, messagesPerGroup: 10, startMs: Date.now() - 12 * 3600_000, seed: 2026 });
+  const { callbacks } = seedFake(fake, {
+    sdkAppId: APP_ID,
+    groups: 50,
+    messagesPerGroup: 10,
+    startMs: Date.now() - 12 * 3600_000,
+    seed: 2026,
+  });
   stack = await startStack();
   const events = await deliver(callbacks);
   await waitFor(
     "every delivered callback in the ledger",
-    async () => (await query<{ n: number }>(stack.db.url, "SELECT count(*)::int AS n FROM read_receipt_events"))[0]!.n === events,
+    async () =>
+      (await query<{ n: number }>(stack.db.url, "SELECT count(*)::int AS n FROM read_receipt_events"))[0]!.n === events,
     { timeoutMs: 30_000, intervalMs: 100 },
   );
   reconcilerEnv = {
@@ -135,10 +154,29 @@ describe("reconciling with Tencent, end to end", () => {
   it("changes nothing and records no repairs in a second pass, made by the reconciler service", async () => {
     const audited = await auditRows();
     const port = await freePort();
-    const service = startApp("reconciler", { ...reconcilerEnv, SDKAPPID: APP_ID, METRICS_PORT: String(port), LOG_LEVEL: "info" });
+    const service = startApp("reconciler", {
+      ...reconcilerEnv,
+      SDKAPPID: APP_ID,
+      METRICS_PORT: String(port),
+      LOG_LEVEL: "info",
+    });
     try {
-      const line = await waitFor("the service's first pass", () => service.output().split("\n").find((l) => l.includes('"pass completed"')), { timeoutMs: 60_000, intervalMs: 100 });
-      expect(JSON.parse(line)).toMatchObject({ sdkAppId: APP_ID, checked: 500, differences: 0, repaired: 0, skipped: 0 });
+      const line = await waitFor(
+        "the service's first pass",
+        () =>
+          service
+            .output()
+            .split("\n")
+            .find((l) => l.includes('"pass completed"')),
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      expect(JSON.parse(line)).toMatchObject({
+        sdkAppId: APP_ID,
+        checked: 500,
+        differences: 0,
+        repaired: 0,
+        skipped: 0,
+      });
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toContain(`receipt_sync_reconcile_passes_total{sdk_app_id="${APP_ID}",result="completed"} 1`);
       expect(metrics).toContain(`receipt_sync_reconcile_repairs_total{sdk_app_id="${APP_ID}"} 0`);
@@ -154,10 +192,28 @@ describe("reconciling with Tencent, end to end", () => {
 
   it("checks one message by hand with two calls, and explains bad arguments", async () => {
     const [message] = fake.truth(APP_ID);
-    const { status, stdout } = await reconcile(["--app", APP_ID, "--group", message!.groupId, "--seq", String(message!.msgSeq), "--json"]);
+    const { status, stdout } = await reconcile([
+      "--app",
+      APP_ID,
+      "--group",
+      message!.groupId,
+      "--seq",
+      String(message!.msgSeq),
+      "--json",
+    ]);
     expect(status).toBe(0);
-    expect(JSON.parse(stdout)).toMatchObject({ checked: 1, differences: [], calls: { get_group_info: 1, get_group_msg_receipt: 1 } });
-    expect(await reconcile(["--app", APP_ID, "--seq", "1"])).toMatchObject({ status: 2, stderr: expect.stringContaining("--seq needs --group") });
-    expect(await reconcile(["--app", APP_ID, "--since", "soon"])).toMatchObject({ status: 2, stderr: expect.stringContaining("--since must be a duration") });
+    expect(JSON.parse(stdout)).toMatchObject({
+      checked: 1,
+      differences: [],
+      calls: { get_group_info: 1, get_group_msg_receipt: 1 },
+    });
+    expect(await reconcile(["--app", APP_ID, "--seq", "1"])).toMatchObject({
+      status: 2,
+      stderr: expect.stringContaining("--seq needs --group"),
+    });
+    expect(await reconcile(["--app", APP_ID, "--since", "soon"])).toMatchObject({
+      status: 2,
+      stderr: expect.stringContaining("--since must be a duration"),
+    });
   }, 60_000);
 });

@@ -41,7 +41,11 @@ afterAll(async () => {
   const lines = [header, ...table.map((r) => [r.fault, r.acknowledged, r.stored, r.lost, r.wrong].map(String))];
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
   const format = (l: string[]) => `| ${l.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
-  console.log(["", format(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...lines.slice(1).map(format), ""].join("\n"));
+  console.log(
+    ["", format(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...lines.slice(1).map(format), ""].join(
+      "\n",
+    ),
+  );
   await redis?.kill();
   await pgProxy?.close();
   await db?.drop();
@@ -59,12 +63,21 @@ function packets(fault: string, count: number): ReceiptPacket[] {
       GroupId: `@fault-${fault}`,
       Type: "Work",
       EventTime: 1_700_000_000_000 + i,
-      GroupMsgReceiptList: [{ MsgSeq: i, ReadNum: 1 + (i % 7), UnreadNum: 10, ReadReceiptMembers: [{ Member_Account: `u${i}` }] }],
+      GroupMsgReceiptList: [
+        { MsgSeq: i, ReadNum: 1 + (i % 7), UnreadNum: 10, ReadReceiptMembers: [{ Member_Account: `u${i}` }] },
+      ],
     },
   }));
 }
 
-type Stack = { prefix: string; ingest?: RunningApp; worker?: RunningApp; port: number; adminPort: number; spoolEnv: Record<string, string> };
+type Stack = {
+  prefix: string;
+  ingest?: RunningApp;
+  worker?: RunningApp;
+  port: number;
+  adminPort: number;
+  spoolEnv: Record<string, string>;
+};
 
 async function newStack(): Promise<Stack> {
   return { prefix: uniquePrefix(), port: await freePort(), adminPort: await freePort(), spoolEnv: {} };
@@ -72,12 +85,29 @@ async function newStack(): Promise<Stack> {
 
 async function startIngest(stack: Stack, spoolDir?: string): Promise<void> {
   if (spoolDir) stack.spoolEnv = { SPOOL_DIR: spoolDir };
-  stack.ingest = startApp("ingest", { SDKAPPID: "1400000001", PORT: String(stack.port), ADMIN_PORT: String(stack.adminPort), REDIS_URL: redis.url, QUEUE_PREFIX: stack.prefix, ENQUEUE_TIMEOUT_MS: "300", ...stack.spoolEnv });
-  await waitFor("ingest to listen", async () => (await fetch(`http://127.0.0.1:${stack.port}/healthz`)).status === 200, { timeoutMs: 15_000, intervalMs: 50 });
+  stack.ingest = startApp("ingest", {
+    SDKAPPID: "1400000001",
+    PORT: String(stack.port),
+    ADMIN_PORT: String(stack.adminPort),
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: stack.prefix,
+    ENQUEUE_TIMEOUT_MS: "300",
+    ...stack.spoolEnv,
+  });
+  await waitFor(
+    "ingest to listen",
+    async () => (await fetch(`http://127.0.0.1:${stack.port}/healthz`)).status === 200,
+    { timeoutMs: 15_000, intervalMs: 50 },
+  );
 }
 
 function startWorker(stack: Stack): void {
-  stack.worker = startApp("worker", { DATABASE_URL: workerDatabaseUrl, REDIS_URL: redis.url, QUEUE_PREFIX: stack.prefix, WORKER_LOCK_DURATION_MS: "2000" });
+  stack.worker = startApp("worker", {
+    DATABASE_URL: workerDatabaseUrl,
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: stack.prefix,
+    WORKER_LOCK_DURATION_MS: "2000",
+  });
 }
 
 /** Posts each packet (twice when `duplicate`), `concurrency` at a time; returns those acknowledged. */
@@ -96,7 +126,11 @@ async function post(
         const packet = jobs[next++]!;
         const startedMs = performance.now();
         try {
-          const res = await fetch(url, { method: "POST", body: JSON.stringify(packet.receipt), signal: AbortSignal.timeout(3000) });
+          const res = await fetch(url, {
+            method: "POST",
+            body: JSON.stringify(packet.receipt),
+            signal: AbortSignal.timeout(3000),
+          });
           await res.arrayBuffer();
           options.latenciesMs?.push(performance.now() - startedMs);
           if (res.status === 200) acked.add(packet);
@@ -117,7 +151,11 @@ async function settle(fault: string, acked: ReceiptPacket[]): Promise<Row> {
     { timeoutMs: 60_000, intervalMs: 200 },
   ).catch(() => undefined); // the comparison below reports what is missing
   const result = await compareWithDatabase(db.url, expected);
-  const rows = await query<{ seq: string }>(db.url, "SELECT msg_seq::text AS seq FROM read_receipt_events WHERE group_id = $1", [`@fault-${fault}`]);
+  const rows = await query<{ seq: string }>(
+    db.url,
+    "SELECT msg_seq::text AS seq FROM read_receipt_events WHERE group_id = $1",
+    [`@fault-${fault}`],
+  );
   const present = new Set(rows.map((r) => Number(r.seq)));
   const stored = acked.filter((p) => present.has(p.receipt.GroupMsgReceiptList[0]!.MsgSeq)).length;
   const row = { fault, acknowledged: acked.length, stored, lost: result.lost, wrong: result.wrong };
@@ -169,7 +207,10 @@ describe("faults", () => {
     const acked = await post(stack, list.slice(0, 300), { duplicate: true });
     startWorker(stack);
     await waitFor("the worker to start writing", async () => {
-      const [row] = await query<{ n: number }>(db.url, "SELECT count(*)::int AS n FROM read_receipt_events WHERE group_id = '@fault-worker-kill'");
+      const [row] = await query<{ n: number }>(
+        db.url,
+        "SELECT count(*)::int AS n FROM read_receipt_events WHERE group_id = '@fault-worker-kill'",
+      );
       return row!.n > 0;
     });
     await stack.worker!.stop("SIGKILL");
@@ -192,10 +233,14 @@ describe("faults", () => {
     const queue = new Queue(RECEIPT_QUEUE_NAME, { connection, prefix: stack.prefix });
     try {
       // The worker counts a job's tries by its starts (attemptsStarted), whatever its options.
-      const retried = await waitFor("a job retried after backing off", async () => {
-        const jobs = await queue.getJobs(["delayed", "waiting", "active"]);
-        return jobs.find((job) => job.attemptsStarted >= 2);
-      }, { timeoutMs: 30_000, intervalMs: 100 });
+      const retried = await waitFor(
+        "a job retried after backing off",
+        async () => {
+          const jobs = await queue.getJobs(["delayed", "waiting", "active"]);
+          return jobs.find((job) => job.attemptsStarted >= 2);
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
       expect(retried.attemptsStarted).toBeGreaterThanOrEqual(2);
       expect(await queue.getJobCounts("failed")).toEqual({ failed: 0 });
       expect(stack.worker!.child.exitCode).toBeNull();
@@ -229,8 +274,12 @@ describe("faults", () => {
     const redisProxy = await TcpProxy.start(redis.port);
     const hungUrl = `redis://127.0.0.1:${redisProxy.port}`;
     stack.ingest = startApp("ingest", {
-      SDKAPPID: "1400000001", PORT: String(stack.port), REDIS_URL: hungUrl, QUEUE_PREFIX: stack.prefix,
-      ENQUEUE_TIMEOUT_MS: "300", MAX_IN_FLIGHT_REQUESTS: "20",
+      SDKAPPID: "1400000001",
+      PORT: String(stack.port),
+      REDIS_URL: hungUrl,
+      QUEUE_PREFIX: stack.prefix,
+      ENQUEUE_TIMEOUT_MS: "300",
+      MAX_IN_FLIGHT_REQUESTS: "20",
     });
     await waitForHttp(`http://127.0.0.1:${stack.port}/readyz`);
     startWorker(stack);
@@ -247,9 +296,17 @@ describe("faults", () => {
     // (memory), at once, never after waiting on Redis. The cap itself: create-app.test.ts.
     const url = `http://127.0.0.1:${stack.port}/callback?${callbackQuery()}`;
     const burst = await Promise.all(
-      list.slice(100, 160).map((p) => fetch(url, { method: "POST", body: JSON.stringify(p.receipt) }).then(async (r) => ({ status: r.status, packet: p, body: await r.text() }))),
+      list.slice(100, 160).map((p) =>
+        fetch(url, { method: "POST", body: JSON.stringify(p.receipt) }).then(async (r) => ({
+          status: r.status,
+          packet: p,
+          body: await r.text(),
+        })),
+      ),
     );
-    expect(burst.filter((r) => r.status !== 200).every((r) => r.status === 503 && r.body.includes("overloaded"))).toBe(true);
+    expect(burst.filter((r) => r.status !== 200).every((r) => r.status === 503 && r.body.includes("overloaded"))).toBe(
+      true,
+    );
     acked.push(...burst.filter((r) => r.status === 200).map((r) => r.packet));
 
     redisProxy.resume();
@@ -267,7 +324,10 @@ describe("faults", () => {
     const list = packets("sigterm", 400);
     const posting = post(stack, list.slice(0, 300), { concurrency: 16 });
     await waitFor("some callbacks to land", async () => {
-      const [row] = await query<{ n: number }>(db.url, "SELECT count(*)::int AS n FROM read_receipt_events WHERE group_id = '@fault-sigterm'");
+      const [row] = await query<{ n: number }>(
+        db.url,
+        "SELECT count(*)::int AS n FROM read_receipt_events WHERE group_id = '@fault-sigterm'",
+      );
       return row!.n > 20;
     });
     const [ingestExit, workerExit] = await Promise.all([stack.ingest!.stop("SIGTERM"), stack.worker!.stop("SIGTERM")]);

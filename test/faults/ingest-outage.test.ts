@@ -51,7 +51,9 @@ function callbacks(scenario: string, count: number): ReceiptPacket[] {
       GroupId: `@outage-${scenario}`,
       Type: "Work",
       EventTime: 1_700_000_000_000 + i,
-      GroupMsgReceiptList: [{ MsgSeq: i, ReadNum: 1 + (i % 7), UnreadNum: 10, ReadReceiptMembers: [{ Member_Account: `u${i}` }] }],
+      GroupMsgReceiptList: [
+        { MsgSeq: i, ReadNum: 1 + (i % 7), UnreadNum: 10, ReadReceiptMembers: [{ Member_Account: `u${i}` }] },
+      ],
     },
   }));
 }
@@ -62,10 +64,14 @@ async function startIngest(env: Record<string, string>): Promise<Ingest> {
   const port = await freePort();
   const app = startApp("ingest", { SDKAPPID: "1400000001", PORT: String(port), ...env });
   const base = `http://127.0.0.1:${port}`;
-  const exited = await waitFor("ingest to listen", async () => {
-    if (app.child.exitCode !== null) return "exited";
-    return (await fetch(`${base}/healthz`)).status === 200 && "listening";
-  }, { timeoutMs: 15_000, intervalMs: 50 });
+  const exited = await waitFor(
+    "ingest to listen",
+    async () => {
+      if (app.child.exitCode !== null) return "exited";
+      return (await fetch(`${base}/healthz`)).status === 200 && "listening";
+    },
+    { timeoutMs: 15_000, intervalMs: 50 },
+  );
   if (exited === "exited") throw new Error(`ingest exited with ${app.child.exitCode}: ${app.output().slice(-500)}`);
   return { app, base };
 }
@@ -87,10 +93,14 @@ async function offer(ingest: Ingest, list: ReceiptPacket[]): Promise<{ summary: 
 async function landed(acked: ReceiptPacket[], timeoutMs = 60_000): Promise<Comparison & { waitedS: number }> {
   const expected = expectedState(acked);
   const startedMs = Date.now();
-  const comparison = await waitFor("every acknowledged callback in Postgres", async () => {
-    const result = await compareWithDatabase(db.url, expected);
-    return result.lost === 0 && result;
-  }, { timeoutMs, intervalMs: 500 }).catch(() => compareWithDatabase(db.url, expected));
+  const comparison = await waitFor(
+    "every acknowledged callback in Postgres",
+    async () => {
+      const result = await compareWithDatabase(db.url, expected);
+      return result.lost === 0 && result;
+    },
+    { timeoutMs, intervalMs: 500 },
+  ).catch(() => compareWithDatabase(db.url, expected));
   return { ...comparison, waitedS: Math.round((Date.now() - startedMs) / 100) / 10 };
 }
 
@@ -110,7 +120,12 @@ describe("the ingest's outage path at full load", () => {
       await redis.restart();
       worker = startApp("worker", { DATABASE_URL: db.url, REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
       const stored = await landed(acked);
-      record("Redis down from the start, 1,000/s for 5 s", { ...summary, lost: stored.lost, wrong: stored.wrong, landedWithinS: stored.waitedS });
+      record("Redis down from the start, 1,000/s for 5 s", {
+        ...summary,
+        lost: stored.lost,
+        wrong: stored.wrong,
+        landedWithinS: stored.waitedS,
+      });
       expect(summary).toMatchObject({ offered: list.length, ok: list.length, late: 0, refused: 0, unanswered: 0 });
       expect(stored).toMatchObject({ lost: 0, wrong: 0 });
     } finally {
@@ -128,10 +143,18 @@ describe("the ingest's outage path at full load", () => {
     try {
       const list = callbacks("hung", RATE_PER_S * 10);
       // The stream's second 2 to 7.5: Redis stops answering while callbacks keep coming.
-      timers.push(setTimeout(() => redis.pause(), 2000), setTimeout(() => redis.resume(), 7500));
+      timers.push(
+        setTimeout(() => redis.pause(), 2000),
+        setTimeout(() => redis.resume(), 7500),
+      );
       const { summary, acked } = await offer(ingest, list);
       const stored = await landed(acked);
-      record("Redis hung (SIGSTOP) 5.5 s within 10 s at 1,000/s", { ...summary, lost: stored.lost, wrong: stored.wrong, landedWithinS: stored.waitedS });
+      record("Redis hung (SIGSTOP) 5.5 s within 10 s at 1,000/s", {
+        ...summary,
+        lost: stored.lost,
+        wrong: stored.wrong,
+        landedWithinS: stored.waitedS,
+      });
       expect(summary).toMatchObject({ offered: list.length, ok: list.length, late: 0, refused: 0, unanswered: 0 });
       expect(stored).toMatchObject({ lost: 0, wrong: 0 });
     } finally {
@@ -163,7 +186,12 @@ describe("the ingest's outage path at full load", () => {
       );
       const { summary, acked } = await offer(ingest, list);
       const stored = await landed(acked);
-      record("Redis slow (DEBUG SLEEP 0.3 back to back) 4 s within 7 s at 1,000/s", { ...summary, lost: stored.lost, wrong: stored.wrong, landedWithinS: stored.waitedS });
+      record("Redis slow (DEBUG SLEEP 0.3 back to back) 4 s within 7 s at 1,000/s", {
+        ...summary,
+        lost: stored.lost,
+        wrong: stored.wrong,
+        landedWithinS: stored.waitedS,
+      });
       expect(summary).toMatchObject({ offered: list.length, ok: list.length, late: 0, refused: 0, unanswered: 0 });
       expect(stored).toMatchObject({ lost: 0, wrong: 0 });
     } finally {
@@ -174,47 +202,82 @@ describe("the ingest's outage path at full load", () => {
     }
   }, 150_000);
 
-  it(`a spool of ${FULL ? "over 600" : "over 200"} MB in one segment is re-driven completely with the ingest's RSS under 300 MB`, async () => {
-    const spoolDir = scratchDir("big-spool");
-    const spooled = writeBigSegment(spoolDir, (FULL ? 620 : 210) * 1024 * 1024);
-    const redis = await TestRedisServer.start();
-    const prefix = uniquePrefix();
-    const startedMs = Date.now();
-    const ingest = startApp("ingest", { SDKAPPID: "1400000001", PORT: String(await freePort()), REDIS_URL: redis.url, QUEUE_PREFIX: prefix, SPOOL_DIR: spoolDir });
-    let peakRssBytes = 0;
-    try {
-      const outcome = await waitFor("the spool to be re-driven", () => {
-        if (ingest.child.exitCode !== null) return "exited";
-        peakRssBytes = Math.max(peakRssBytes, memoryOf(ingest.child.pid!).rssBytes);
-        return readdirSync(spoolDir).every((name) => !name.endsWith(".jsonl")) && "re-driven";
-      }, { timeoutMs: FULL ? 600_000 : 150_000, intervalMs: 50 });
-      if (outcome === "exited") throw new Error(`ingest exited with ${ingest.child.exitCode}: ${ingest.output().slice(-300)}`);
-      const redrivenS = (Date.now() - startedMs) / 1000;
-      const highWaterBytes = memoryOf(ingest.child.pid!).highWaterBytes;
-      const queued = await queuedEventTimes(redis.url, prefix);
-      const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
-      record(`spool of ${mb(spooled.bytes)} MB re-driven`, {
-        packets: spooled.packets, queued: queued.packets, distinct: queued.distinct, seconds: Math.round(redrivenS), peakSampledRssMb: mb(peakRssBytes), vmHwmMb: mb(highWaterBytes),
+  it(
+    `a spool of ${FULL ? "over 600" : "over 200"} MB in one segment is re-driven completely with the ingest's RSS under 300 MB`,
+    async () => {
+      const spoolDir = scratchDir("big-spool");
+      const spooled = writeBigSegment(spoolDir, (FULL ? 620 : 210) * 1024 * 1024);
+      const redis = await TestRedisServer.start();
+      const prefix = uniquePrefix();
+      const startedMs = Date.now();
+      const ingest = startApp("ingest", {
+        SDKAPPID: "1400000001",
+        PORT: String(await freePort()),
+        REDIS_URL: redis.url,
+        QUEUE_PREFIX: prefix,
+        SPOOL_DIR: spoolDir,
       });
-      expect(queued).toEqual({ packets: spooled.packets, distinct: spooled.packets });
-      expect(highWaterBytes).toBeLessThan(300 * 1024 * 1024);
-    } catch (error) {
-      record(`spool of ${Math.round(spooled.bytes / 1024 / 1024)} MB re-driven`, { failed: String(error).slice(0, 300), peakSampledRssMb: Math.round(peakRssBytes / 1024 / 1024) });
-      throw error;
-    } finally {
-      await ingest.stop();
-      await redis.kill();
-    }
-  }, FULL ? 900_000 : 300_000);
+      let peakRssBytes = 0;
+      try {
+        const outcome = await waitFor(
+          "the spool to be re-driven",
+          () => {
+            if (ingest.child.exitCode !== null) return "exited";
+            peakRssBytes = Math.max(peakRssBytes, memoryOf(ingest.child.pid!).rssBytes);
+            return readdirSync(spoolDir).every((name) => !name.endsWith(".jsonl")) && "re-driven";
+          },
+          { timeoutMs: FULL ? 600_000 : 150_000, intervalMs: 50 },
+        );
+        if (outcome === "exited")
+          throw new Error(`ingest exited with ${ingest.child.exitCode}: ${ingest.output().slice(-300)}`);
+        const redrivenS = (Date.now() - startedMs) / 1000;
+        const highWaterBytes = memoryOf(ingest.child.pid!).highWaterBytes;
+        const queued = await queuedEventTimes(redis.url, prefix);
+        const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+        record(`spool of ${mb(spooled.bytes)} MB re-driven`, {
+          packets: spooled.packets,
+          queued: queued.packets,
+          distinct: queued.distinct,
+          seconds: Math.round(redrivenS),
+          peakSampledRssMb: mb(peakRssBytes),
+          vmHwmMb: mb(highWaterBytes),
+        });
+        expect(queued).toEqual({ packets: spooled.packets, distinct: spooled.packets });
+        expect(highWaterBytes).toBeLessThan(300 * 1024 * 1024);
+      } catch (error) {
+        record(`spool of ${Math.round(spooled.bytes / 1024 / 1024)} MB re-driven`, {
+          failed: String(error).slice(0, 300),
+          peakSampledRssMb: Math.round(peakRssBytes / 1024 / 1024),
+        });
+        throw error;
+      } finally {
+        await ingest.stop();
+        await redis.kill();
+      }
+    },
+    FULL ? 900_000 : 300_000,
+  );
 
   it("a second ingest on the same SPOOL_DIR is refused with a message naming it, and the first keeps serving", async () => {
     const spoolDir = scratchDir("shared-spool");
     const prefix = uniquePrefix();
     const first = await startIngest({ REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, SPOOL_DIR: spoolDir });
-    const second = startApp("ingest", { SDKAPPID: "1400000001", PORT: String(await freePort()), REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, SPOOL_DIR: spoolDir });
+    const second = startApp("ingest", {
+      SDKAPPID: "1400000001",
+      PORT: String(await freePort()),
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      SPOOL_DIR: spoolDir,
+    });
     try {
-      const exitCode = await Promise.race([second.exited, new Promise<string>((resolve) => setTimeout(() => resolve("still running after 15 s"), 15_000).unref())]);
-      record("second ingest on one SPOOL_DIR", { exitCode, said: second.output().trim().split("\n").at(-1)?.slice(0, 200) });
+      const exitCode = await Promise.race([
+        second.exited,
+        new Promise<string>((resolve) => setTimeout(() => resolve("still running after 15 s"), 15_000).unref()),
+      ]);
+      record("second ingest on one SPOOL_DIR", {
+        exitCode,
+        said: second.output().trim().split("\n").at(-1)?.slice(0, 200),
+      });
       expect(exitCode).toBe(1);
       expect(second.output()).toContain(`SPOOL_DIR ${spoolDir} is in use by process ${first.app.child.pid}`);
       expect((await fetch(`${first.base}/healthz`)).status).toBe(200);
@@ -230,12 +293,25 @@ describe("the ingest's outage path at full load", () => {
  * long outage: big packets (10 messages of 1,000 readers each, ~370 KB), each with its own EventTime.
  */
 function writeBigSegment(dir: string, targetBytes: number): { packets: number; bytes: number } {
-  const readers = Array.from({ length: 1000 }, (_, r) => ({ Member_Account: `reader-${String(r).padStart(6, "0")}-of-a-large-group` }));
+  const readers = Array.from({ length: 1000 }, (_, r) => ({
+    Member_Account: `reader-${String(r).padStart(6, "0")}-of-a-large-group`,
+  }));
   const template = JSON.stringify({
-    sdkAppId: "1400000001", clientIp: "203.0.113.7", optPlatform: "iOS", receivedAtMs: 1_700_000_000_000,
+    sdkAppId: "1400000001",
+    clientIp: "203.0.113.7",
+    optPlatform: "iOS",
+    receivedAtMs: 1_700_000_000_000,
     receipt: {
-      CallbackCommand: READ_RECEIPT_COMMAND, GroupId: "@outage-big-spool", Type: "Work", EventTime: 0,
-      GroupMsgReceiptList: Array.from({ length: 10 }, (_, m) => ({ MsgSeq: m, ReadNum: 1000, UnreadNum: 0, ReadReceiptMembers: readers })),
+      CallbackCommand: READ_RECEIPT_COMMAND,
+      GroupId: "@outage-big-spool",
+      Type: "Work",
+      EventTime: 0,
+      GroupMsgReceiptList: Array.from({ length: 10 }, (_, m) => ({
+        MsgSeq: m,
+        ReadNum: 1000,
+        UnreadNum: 0,
+        ReadReceiptMembers: readers,
+      })),
     },
   });
   const [before, after] = template.split('"EventTime":0');

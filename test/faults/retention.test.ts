@@ -62,30 +62,48 @@ async function bulkLoad(nowMs: number): Promise<void> {
   ];
   for (const s of sets) {
     const time = `${s.base} + m * interval '1 second' + k * interval '100 milliseconds'`;
-    await query(db.url, `
+    await query(
+      db.url,
+      `
       INSERT INTO read_receipt_events SELECT 1400000001, '${s.group}-' || (m % 2000), m, ${time}, ${time}, '203.0.113.7', 'iOS'
-        FROM generate_series(0, ${s.messages - 1}) m, generate_series(0, ${s.events - 1}) k ORDER BY m, k`);
-    await query(db.url, `
+        FROM generate_series(0, ${s.messages - 1}) m, generate_series(0, ${s.events - 1}) k ORDER BY m, k`,
+    );
+    await query(
+      db.url,
+      `
       INSERT INTO group_message_readers SELECT 1400000001, '${s.group}-' || (m % 2000), m, 'u' || k, ${time}
-        FROM generate_series(0, ${s.messages - 1}) m, generate_series(0, ${s.events - 1}) k`);
-    const newest = s.group === "live" ? s.newest : `${s.base} + m * interval '1 second' + ${s.events - 1} * interval '100 milliseconds'`;
-    await query(db.url, `
+        FROM generate_series(0, ${s.messages - 1}) m, generate_series(0, ${s.events - 1}) k`,
+    );
+    const newest =
+      s.group === "live"
+        ? s.newest
+        : `${s.base} + m * interval '1 second' + ${s.events - 1} * interval '100 milliseconds'`;
+    await query(
+      db.url,
+      `
       INSERT INTO group_message_receipts SELECT 1400000001, '${s.group}-' || (m % 2000), m, 'Public', ${s.events}, 200 - ${s.events}, ${newest}, now()
-        FROM generate_series(0, ${s.messages - 1}) m`);
+        FROM generate_series(0, ${s.messages - 1}) m`,
+    );
   }
   // The live messages' one recent event, and the reader it brought.
-  await query(db.url, `
+  await query(
+    db.url,
+    `
     INSERT INTO read_receipt_events SELECT 1400000001, 'live-' || (m % 2000), m, ${recent}, ${recent}, NULL, NULL FROM generate_series(0, ${LIVE_MESSAGES - 1}) m;
-    INSERT INTO group_message_readers SELECT 1400000001, 'live-' || (m % 2000), m, 'late', ${recent} FROM generate_series(0, ${LIVE_MESSAGES - 1}) m`);
+    INSERT INTO group_message_readers SELECT 1400000001, 'live-' || (m % 2000), m, 'late', ${recent} FROM generate_series(0, ${LIVE_MESSAGES - 1}) m`,
+  );
   await query(db.url, "VACUUM ANALYZE read_receipt_events, group_message_readers, group_message_receipts");
 }
 
 /** Row counts and a digest of every row, per kind of group, for "nothing else changed". */
 async function snapshot(group: string): Promise<Record<string, string>> {
-  const [row] = await query<Record<string, string>>(db.url, `
+  const [row] = await query<Record<string, string>>(
+    db.url,
+    `
     SELECT (SELECT count(*) || '/' || coalesce(sum(hashtext(group_id || msg_seq || event_time::text)), 0) FROM read_receipt_events WHERE group_id LIKE '${group}-%') AS ledger,
            (SELECT count(*) || '/' || coalesce(sum(hashtext(group_id || msg_seq || member_account || read_at::text)), 0) FROM group_message_readers WHERE group_id LIKE '${group}-%') AS readers,
-           (SELECT count(*) || '/' || coalesce(sum(hashtext(group_id || msg_seq || read_num || event_time::text)), 0) FROM group_message_receipts WHERE group_id LIKE '${group}-%') AS receipts`);
+           (SELECT count(*) || '/' || coalesce(sum(hashtext(group_id || msg_seq || read_num || event_time::text)), 0) FROM group_message_receipts WHERE group_id LIKE '${group}-%') AS receipts`,
+  );
   return row!;
 }
 
@@ -95,11 +113,15 @@ async function stream(until: () => Promise<boolean>): Promise<void> {
   const startedMs = performance.now();
   let sent = 0;
   while (!(await until())) {
-    const dueMs = startedMs + ((sent / perTick) + 1) * TICK_MS;
+    const dueMs = startedMs + (sent / perTick + 1) * TICK_MS;
     const adds: Promise<void>[] = [];
     for (let i = 0; i < perTick; i++, sent++) {
       const n = streamed.length;
-      const packet = receiptPacket({ groupId: `stream-${n % 500}`, eventTimeMs: Date.now(), messages: [{ seq: n, read: 2, unread: 8, readers: [`r${n}`, `s${n}`] }] });
+      const packet = receiptPacket({
+        groupId: `stream-${n % 500}`,
+        eventTimeMs: Date.now(),
+        messages: [{ seq: n, read: 2, unread: 8, readers: [`r${n}`, `s${n}`] }],
+      });
       streamed.push(packet);
       adds.push(store.store(packet).then(() => undefined));
     }
@@ -113,14 +135,19 @@ type Histogram = Map<number, number>; // upper bound -> cumulative count
 async function writeHistogram(port: number): Promise<Histogram> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const buckets: Histogram = new Map();
-  for (const match of text.matchAll(/^receipt_sync_db_write_duration_seconds_bucket\{le="([^"]+)",result="ok"\} (\d+)$/gm)) {
+  for (const match of text.matchAll(
+    /^receipt_sync_db_write_duration_seconds_bucket\{le="([^"]+)",result="ok"\} (\d+)$/gm,
+  )) {
     buckets.set(match[1] === "+Inf" ? Infinity : Number(match[1]), Number(match[2]));
   }
   return buckets;
 }
 async function metric(port: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, "gm"))].reduce((sum, m) => sum + Number(m[1]), 0);
+  return [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, "gm"))].reduce(
+    (sum, m) => sum + Number(m[1]),
+    0,
+  );
 }
 
 /** The quantile of the writes between two scrapes, interpolated within a bucket as Prometheus's histogram_quantile does. */
@@ -141,8 +168,18 @@ function quantileMs(before: Histogram, after: Histogram, q: number): { ms: numbe
 
 async function startWorker(env: Record<string, string>): Promise<number> {
   const port = await freePort();
-  worker = startApp("worker", { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, METRICS_PORT: String(port), LOG_LEVEL: "info", ...env });
-  await waitFor("the worker's metrics", async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).ok, { timeoutMs: 15_000, intervalMs: 50 });
+  worker = startApp("worker", {
+    DATABASE_URL: db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    METRICS_PORT: String(port),
+    LOG_LEVEL: "info",
+    ...env,
+  });
+  await waitFor("the worker's metrics", async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).ok, {
+    timeoutMs: 15_000,
+    intervalMs: 50,
+  });
   return port;
 }
 
@@ -152,74 +189,97 @@ const drained = async () => {
 };
 
 describe("retention under load", () => {
-  it("prunes 1,000,000 ledger rows and their readers while callbacks stream in, p99 write latency within 2x, nothing recent touched", { timeout: 900_000 }, async () => {
-    const nowMs = Date.now();
-    const loadStartedMs = Date.now();
-    await bulkLoad(nowMs);
-    const loadSeconds = (Date.now() - loadStartedMs) / 1000;
-    expect(await query(db.url, "SELECT count(*)::int AS n FROM read_receipt_events WHERE group_id LIKE 'old-%'")).toEqual([{ n: 1_000_000 }]);
-    const freshBefore = await snapshot("fresh");
-    const liveBefore = await snapshot("live");
+  it(
+    "prunes 1,000,000 ledger rows and their readers while callbacks stream in, p99 write latency within 2x, nothing recent touched",
+    { timeout: 900_000 },
+    async () => {
+      const nowMs = Date.now();
+      const loadStartedMs = Date.now();
+      await bulkLoad(nowMs);
+      const loadSeconds = (Date.now() - loadStartedMs) / 1000;
+      expect(
+        await query(db.url, "SELECT count(*)::int AS n FROM read_receipt_events WHERE group_id LIKE 'old-%'"),
+      ).toEqual([{ n: 1_000_000 }]);
+      const freshBefore = await snapshot("fresh");
+      const liveBefore = await snapshot("live");
 
-    // Without pruning: the same tables, the same stream, a worker without RETENTION_DAYS.
-    let port = await startWorker({});
-    let warmUntil = performance.now() + 3000;
-    await stream(async () => performance.now() > warmUntil);
-    const baseStart = await writeHistogram(port);
-    const baseUntil = performance.now() + 60_000;
-    await stream(async () => performance.now() > baseUntil);
-    await waitFor("the baseline stream written", drained, { timeoutMs: 30_000, intervalMs: 50 });
-    const baseEnd = await writeHistogram(port);
-    const baseline = quantileMs(baseStart, baseEnd, 0.99);
-    await worker!.stop();
+      // Without pruning: the same tables, the same stream, a worker without RETENTION_DAYS.
+      let port = await startWorker({});
+      let warmUntil = performance.now() + 3000;
+      await stream(async () => performance.now() > warmUntil);
+      const baseStart = await writeHistogram(port);
+      const baseUntil = performance.now() + 60_000;
+      await stream(async () => performance.now() > baseUntil);
+      await waitFor("the baseline stream written", drained, { timeoutMs: 30_000, intervalMs: 50 });
+      const baseEnd = await writeHistogram(port);
+      const baseline = quantileMs(baseStart, baseEnd, 0.99);
+      await worker!.stop();
 
-    // With pruning: RETENTION_DAYS=30 makes the worker schedule the prune job, which runs at once.
-    port = await startWorker({ RETENTION_DAYS: "30" });
-    const pruneStartedMs = performance.now();
-    warmUntil = performance.now() + 3000;
-    await stream(async () => performance.now() > warmUntil);
-    const prunedAtStart = await metric(port, "receipt_sync_pruned_rows_total");
-    const pruneStart = await writeHistogram(port);
-    await stream(async () => (await metric(port, "receipt_sync_prune_last_completed_timestamp_seconds")) > 0);
-    const pruneSeconds = (performance.now() - pruneStartedMs) / 1000;
-    const pruneEnd = await writeHistogram(port);
-    const during = quantileMs(pruneStart, pruneEnd, 0.99);
-    // And without pruning again, in the same process, so that a change in the machine's other
-    // load between the two windows does not decide the comparison: the baseline pools both.
-    const afterUntil = performance.now() + 30_000;
-    await stream(async () => performance.now() > afterUntil);
-    await waitFor("the stream written", drained, { timeoutMs: 30_000, intervalMs: 50 });
-    const afterEnd = await writeHistogram(port);
-    const after = quantileMs(pruneEnd, afterEnd, 0.99);
-    const pooled = new Map([...afterEnd].map(([le, count]) => [le, count - pruneEnd.get(le)! + baseEnd.get(le)!]));
-    const without = quantileMs(baseStart, pooled, 0.99);
+      // With pruning: RETENTION_DAYS=30 makes the worker schedule the prune job, which runs at once.
+      port = await startWorker({ RETENTION_DAYS: "30" });
+      const pruneStartedMs = performance.now();
+      warmUntil = performance.now() + 3000;
+      await stream(async () => performance.now() > warmUntil);
+      const prunedAtStart = await metric(port, "receipt_sync_pruned_rows_total");
+      const pruneStart = await writeHistogram(port);
+      await stream(async () => (await metric(port, "receipt_sync_prune_last_completed_timestamp_seconds")) > 0);
+      const pruneSeconds = (performance.now() - pruneStartedMs) / 1000;
+      const pruneEnd = await writeHistogram(port);
+      const during = quantileMs(pruneStart, pruneEnd, 0.99);
+      // And without pruning again, in the same process, so that a change in the machine's other
+      // load between the two windows does not decide the comparison: the baseline pools both.
+      const afterUntil = performance.now() + 30_000;
+      await stream(async () => performance.now() > afterUntil);
+      await waitFor("the stream written", drained, { timeoutMs: 30_000, intervalMs: 50 });
+      const afterEnd = await writeHistogram(port);
+      const after = quantileMs(pruneEnd, afterEnd, 0.99);
+      const pooled = new Map([...afterEnd].map(([le, count]) => [le, count - pruneEnd.get(le)! + baseEnd.get(le)!]));
+      const without = quantileMs(baseStart, pooled, 0.99);
 
-    const metricsText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const prunedByTable = Object.fromEntries([...metricsText.matchAll(/^receipt_sync_pruned_rows_total\{table="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
-    console.log(
-      [
-        "",
-        `bulk load: ${loadSeconds.toFixed(1)} s; prune run: ${pruneSeconds.toFixed(1)} s, ${JSON.stringify(prunedByTable)}`,
-        `p99 write latency without pruning: ${without.ms.toFixed(1)} ms over ${without.writes} writes (before: ${baseline.ms.toFixed(1)} ms, after: ${after.ms.toFixed(1)} ms)`,
-        `p99 write latency during pruning:  ${during.ms.toFixed(1)} ms over ${during.writes} writes (pruned before the window: ${prunedAtStart} rows)`,
-        "",
-      ].join("\n"),
-    );
+      const metricsText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const prunedByTable = Object.fromEntries(
+        [...metricsText.matchAll(/^receipt_sync_pruned_rows_total\{table="([^"]+)"\} (\d+)$/gm)].map((m) => [
+          m[1],
+          Number(m[2]),
+        ]),
+      );
+      console.log(
+        [
+          "",
+          `bulk load: ${loadSeconds.toFixed(1)} s; prune run: ${pruneSeconds.toFixed(1)} s, ${JSON.stringify(prunedByTable)}`,
+          `p99 write latency without pruning: ${without.ms.toFixed(1)} ms over ${without.writes} writes (before: ${baseline.ms.toFixed(1)} ms, after: ${after.ms.toFixed(1)} ms)`,
+          `p99 write latency during pruning:  ${during.ms.toFixed(1)} ms over ${during.writes} writes (pruned before the window: ${prunedAtStart} rows)`,
+          "",
+        ].join("\n"),
+      );
 
-    // Everything past the retention is gone, ledger and readers and counts together.
-    expect(await query(db.url, "SELECT count(*)::int AS n FROM read_receipt_events WHERE event_time < now() - interval '30 days'")).toEqual([{ n: 0 }]);
-    expect(await snapshot("old")).toEqual({ ledger: "0/0", readers: "0/0", receipts: "0/0" });
-    expect(prunedByTable).toMatchObject({ read_receipt_events: 1_000_000 + 4 * LIVE_MESSAGES, group_message_readers: 1_000_000, group_message_receipts: OLD_MESSAGES });
-    // Nothing newer: the 29-day-old messages are untouched, the live ones kept whole but for their old ledger rows.
-    expect(await snapshot("fresh")).toEqual(freshBefore);
-    const liveAfter = await snapshot("live");
-    expect({ readers: liveAfter.readers, receipts: liveAfter.receipts }).toEqual({ readers: liveBefore.readers, receipts: liveBefore.receipts });
-    expect(liveAfter.ledger!.split("/")[0]).toBe(String(LIVE_MESSAGES));
-    // Every streamed callback landed exactly.
-    expect(await compareWithDatabase(db.url, expectedState(streamed))).toMatchObject({ lost: 0, wrong: 0 });
-    // The window really overlapped the pruning, and the writes kept their latency.
-    expect(prunedAtStart).toBeLessThan(0.5 * (2_000_000 + OLD_MESSAGES));
-    expect(during.writes).toBeGreaterThan(100);
-    expect(during.ms).toBeLessThanOrEqual(2 * without.ms);
-  });
+      // Everything past the retention is gone, ledger and readers and counts together.
+      expect(
+        await query(
+          db.url,
+          "SELECT count(*)::int AS n FROM read_receipt_events WHERE event_time < now() - interval '30 days'",
+        ),
+      ).toEqual([{ n: 0 }]);
+      expect(await snapshot("old")).toEqual({ ledger: "0/0", readers: "0/0", receipts: "0/0" });
+      expect(prunedByTable).toMatchObject({
+        read_receipt_events: 1_000_000 + 4 * LIVE_MESSAGES,
+        group_message_readers: 1_000_000,
+        group_message_receipts: OLD_MESSAGES,
+      });
+      // Nothing newer: the 29-day-old messages are untouched, the live ones kept whole but for their old ledger rows.
+      expect(await snapshot("fresh")).toEqual(freshBefore);
+      const liveAfter = await snapshot("live");
+      expect({ readers: liveAfter.readers, receipts: liveAfter.receipts }).toEqual({
+        readers: liveBefore.readers,
+        receipts: liveBefore.receipts,
+      });
+      expect(liveAfter.ledger!.split("/")[0]).toBe(String(LIVE_MESSAGES));
+      // Every streamed callback landed exactly.
+      expect(await compareWithDatabase(db.url, expectedState(streamed))).toMatchObject({ lost: 0, wrong: 0 });
+      // The window really overlapped the pruning, and the writes kept their latency.
+      expect(prunedAtStart).toBeLessThan(0.5 * (2_000_000 + OLD_MESSAGES));
+      expect(during.writes).toBeGreaterThan(100);
+      expect(during.ms).toBeLessThanOrEqual(2 * without.ms);
+    },
+  );
 });

@@ -46,22 +46,35 @@ function packets(fault: string, count: number): ReceiptPacket[] {
       GroupId: `@worker-${fault}-${i % 50}`,
       Type: "Work",
       EventTime: 1_700_000_000_000 + i,
-      GroupMsgReceiptList: [{ MsgSeq: i, ReadNum: 1 + (i % 7), UnreadNum: 10, ReadReceiptMembers: [{ Member_Account: `u${i}` }] }],
+      GroupMsgReceiptList: [
+        { MsgSeq: i, ReadNum: 1 + (i % 7), UnreadNum: 10, ReadReceiptMembers: [{ Member_Account: `u${i}` }] },
+      ],
     },
   }));
 }
 
 async function startIngest(prefix: string): Promise<{ app: RunningApp; url: string }> {
   const port = await freePort();
-  const app = startApp("ingest", { SDKAPPID: "1400000001", PORT: String(port), REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
+  const app = startApp("ingest", {
+    SDKAPPID: "1400000001",
+    PORT: String(port),
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: prefix,
+  });
   await waitForHttp(`http://127.0.0.1:${port}/readyz`);
   return { app, url: `http://127.0.0.1:${port}/callback?${callbackQuery()}` };
 }
 
-const startWorker = (prefix: string) => startApp("worker", { DATABASE_URL: viaProxy, REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
+const startWorker = (prefix: string) =>
+  startApp("worker", { DATABASE_URL: viaProxy, REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
 
 /** Posts at about `perSecond`, calling `at` hooks when that many have been posted; returns those acknowledged. */
-async function stream(url: string, list: ReceiptPacket[], perSecond: number, at: Record<number, () => void | Promise<void>> = {}): Promise<ReceiptPacket[]> {
+async function stream(
+  url: string,
+  list: ReceiptPacket[],
+  perSecond: number,
+  at: Record<number, () => void | Promise<void>> = {},
+): Promise<ReceiptPacket[]> {
   const acked: ReceiptPacket[] = [];
   const startedMs = performance.now();
   const inFlight = new Set<Promise<void>>();
@@ -70,7 +83,11 @@ async function stream(url: string, list: ReceiptPacket[], perSecond: number, at:
     const dueMs = startedMs + (i * 1000) / perSecond;
     if (dueMs > performance.now()) await new Promise((resolve) => setTimeout(resolve, dueMs - performance.now()));
     const packet = list[i]!;
-    const request = fetch(url, { method: "POST", body: JSON.stringify(packet.receipt), signal: AbortSignal.timeout(3000) })
+    const request = fetch(url, {
+      method: "POST",
+      body: JSON.stringify(packet.receipt),
+      signal: AbortSignal.timeout(3000),
+    })
       .then(async (res) => {
         await res.arrayBuffer();
         if (res.status === 200) acked.push(packet);
@@ -87,10 +104,14 @@ async function stream(url: string, list: ReceiptPacket[], perSecond: number, at:
 async function secondsUntilLanded(acked: ReceiptPacket[], limitS: number): Promise<number> {
   const expected = expectedState(acked);
   const startedMs = performance.now();
-  await waitFor("every acknowledged callback in Postgres", async () => {
-    const c = await compareWithDatabase(db.url, expected);
-    return c.lost === 0 && c.wrong === 0;
-  }, { timeoutMs: limitS * 1000, intervalMs: 250 });
+  await waitFor(
+    "every acknowledged callback in Postgres",
+    async () => {
+      const c = await compareWithDatabase(db.url, expected);
+      return c.lost === 0 && c.wrong === 0;
+    },
+    { timeoutMs: limitS * 1000, intervalMs: 250 },
+  );
   return (performance.now() - startedMs) / 1000;
 }
 
@@ -103,13 +124,24 @@ describe("worker outages", () => {
       const list = packets("silent", 800);
       // Silence the worker's connections once it has written through them.
       const silence = async () => {
-        await waitFor("the worker to write", async () => (await query<{ n: number }>(db.url, "SELECT count(*)::int AS n FROM read_receipt_events WHERE group_id LIKE '@worker-silent-%'"))[0]!.n > 0);
+        await waitFor(
+          "the worker to write",
+          async () =>
+            (
+              await query<{ n: number }>(
+                db.url,
+                "SELECT count(*)::int AS n FROM read_receipt_events WHERE group_id LIKE '@worker-silent-%'",
+              )
+            )[0]!.n > 0,
+        );
         pgProxy.silenceOpen();
       };
       const acked = await stream(ingest.url, list, 400, { 300: silence });
       expect(acked).toHaveLength(800);
       const seconds = await secondsUntilLanded(acked, 60);
-      console.log(`silent Postgres connections: ${acked.length} acknowledged, all stored ${seconds.toFixed(1)} s after the stream ended`);
+      console.log(
+        `silent Postgres connections: ${acked.length} acknowledged, all stored ${seconds.toFixed(1)} s after the stream ended`,
+      );
     } finally {
       await Promise.all([ingest.app.stop(), worker.stop()]);
     }
@@ -125,7 +157,9 @@ describe("worker outages", () => {
       const acked = await stream(ingest.url, list, 300, { 750: () => void doomed.stop("SIGKILL") });
       expect(acked).toHaveLength(1500);
       const seconds = await secondsUntilLanded(acked, 20);
-      console.log(`one of two workers SIGKILLed: ${acked.length} acknowledged, all stored ${seconds.toFixed(1)} s after the stream ended`);
+      console.log(
+        `one of two workers SIGKILLed: ${acked.length} acknowledged, all stored ${seconds.toFixed(1)} s after the stream ended`,
+      );
     } finally {
       await Promise.all([ingest.app.stop(), doomed.stop(), survivor.stop()]);
     }
@@ -148,16 +182,22 @@ describe("worker outages", () => {
             MsgSeq: m,
             ReadNum: 200,
             UnreadNum: 0,
-            ReadReceiptMembers: Array.from({ length: 200 }, (_, r) => ({ Member_Account: `member-with-a-longish-user-id-${r}` })),
+            ReadReceiptMembers: Array.from({ length: 200 }, (_, r) => ({
+              Member_Account: `member-with-a-longish-user-id-${r}`,
+            })),
           })),
         },
       });
       const list = [...Array.from({ length: 40 }, (_, i) => big(i)), ...packets("honest", 1)];
-      const replies = await Promise.all(list.map((p) => fetch(ingest.url, { method: "POST", body: JSON.stringify(p.receipt) }).then((r) => r.status)));
+      const replies = await Promise.all(
+        list.map((p) => fetch(ingest.url, { method: "POST", body: JSON.stringify(p.receipt) }).then((r) => r.status)),
+      );
       expect(replies.every((status) => status === 200)).toBe(true);
       const seconds = await secondsUntilLanded(list, 60);
       expect(worker.child.exitCode).toBeNull();
-      console.log(`largest callbacks: 40 x 10,000 readers and 1 small, all stored ${seconds.toFixed(1)} s after the last reply; worker never restarted`);
+      console.log(
+        `largest callbacks: 40 x 10,000 readers and 1 small, all stored ${seconds.toFixed(1)} s after the last reply; worker never restarted`,
+      );
     } finally {
       await Promise.all([ingest.app.stop(), worker.stop()]);
     }

@@ -17,12 +17,23 @@ const { values } = parseArgs({
     seed: { type: "string", default: "1" },
   },
 });
-const [sdkAppId, secretKey] = [values.app.slice(0, values.app.indexOf(":")), values.app.slice(values.app.indexOf(":") + 1)];
+const [sdkAppId, secretKey] = [
+  values.app.slice(0, values.app.indexOf(":")),
+  values.app.slice(values.app.indexOf(":") + 1),
+];
 if (!/^[0-9]{1,18}$/.test(sdkAppId) || !secretKey) throw new Error("--app must be SDKAPPID:SECRETKEY");
 
 const fake = await FakeTencent.start({ apps: { [sdkAppId]: secretKey }, port: Number(values.port) });
-const { callbacks } = seedFake(fake, { sdkAppId, groups: Number(values.groups), messagesPerGroup: Number(values.messages), startMs: Date.now() - 6 * 3600_000, seed: Number(values.seed) });
-console.log(`fake Tencent REST API on ${fake.url}: ${values.groups} groups, ${fake.truth(sdkAppId).length} messages with receipts, ${callbacks.length} read callbacks`);
+const { callbacks } = seedFake(fake, {
+  sdkAppId,
+  groups: Number(values.groups),
+  messagesPerGroup: Number(values.messages),
+  startMs: Date.now() - 6 * 3600_000,
+  seed: Number(values.seed),
+});
+console.log(
+  `fake Tencent REST API on ${fake.url}: ${values.groups} groups, ${fake.truth(sdkAppId).length} messages with receipts, ${callbacks.length} read callbacks`,
+);
 
 const target = values["deliver-to"];
 if (target) {
@@ -30,13 +41,23 @@ if (target) {
   let sent = 0;
   for (const body of callbacks) {
     if (keep() < Number(values.drop)) continue;
-    const query = new URLSearchParams({ SdkAppid: sdkAppId, CallbackCommand: "Group.CallbackAfterReadReceipt", contenttype: "json", ClientIP: "127.0.0.1", OptPlatform: "RESTAPI" });
+    const query = new URLSearchParams({
+      SdkAppid: sdkAppId,
+      CallbackCommand: "Group.CallbackAfterReadReceipt",
+      contenttype: "json",
+      ClientIP: "127.0.0.1",
+      OptPlatform: "RESTAPI",
+    });
     const res = await fetch(`${target}?${query}`, { method: "POST", body: JSON.stringify(body) });
     if (res.status === 200) sent += 1;
   }
-  console.log(`posted ${sent} of them to ${target}; the other ${callbacks.length - sent} are lost, for the reconciler to find`);
+  console.log(
+    `posted ${sent} of them to ${target}; the other ${callbacks.length - sent} are lost, for the reconciler to find`,
+  );
 }
-console.log(`now: TENCENT_API_HOST=${fake.url} TENCENT_SECRET_KEYS=${sdkAppId}:${secretKey} npm run reconcile -- --app ${sdkAppId} --dry-run`);
+console.log(
+  `now: TENCENT_API_HOST=${fake.url} TENCENT_SECRET_KEYS=${sdkAppId}:${secretKey} npm run reconcile -- --app ${sdkAppId} --dry-run`,
+);
 console.log("Ctrl-C to stop");
 process.once("SIGINT", () => void fake.close().then(() => process.exit(0)));
 process.once("SIGTERM", () => void fake.close().then(() => process.exit(0)));

@@ -30,21 +30,36 @@ const TYPES = ["Public", "Work", "Meeting", "Private"];
  * sent for those reads, in the order it sent them. A member who reads several messages within
  * a minute gets one callback listing them all, as clients acknowledge in batches.
  */
-export function seedFake(fake: FakeTencent, options: SeedOptions): { callbacks: Record<string, unknown>[]; groupIds: string[] } {
+export function seedFake(
+  fake: FakeTencent,
+  options: SeedOptions,
+): { callbacks: Record<string, unknown>[]; groupIds: string[] } {
   const random = rng(options.seed ?? 12);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const sessions: { groupId: string; account: string; seqs: number[]; atMs: number }[] = [];
   const groupIds: string[] = [];
   for (let g = 0; g < options.groups; g++) {
     const groupId = `${options.groupPrefix ?? "@TGS#fake"}${g}`;
-    const members = Array.from({ length: 3 + Math.floor(random() * 10) }, (_, k) => (k % 5 === 4 ? `用户${g}_${k}` : `u${g}_${k}`));
+    const members = Array.from({ length: 3 + Math.floor(random() * 10) }, (_, k) =>
+      k % 5 === 4 ? `用户${g}_${k}` : `u${g}_${k}`,
+    );
     fake.createGroup(options.sdkAppId, groupId, { type: pick(TYPES), members });
     groupIds.push(groupId);
     let timeMs = options.startMs + g * 1000;
     const reads = new Map<string, { seq: number; atMs: number }[]>();
     for (let m = 0; m < options.messagesPerGroup; m++) {
-      if (random() < 0.15) fake.sendMessage(options.sdkAppId, groupId, { from: pick(members), timeMs: (timeMs += 30_000), receipt: false });
-      if (random() < 0.05) fake.sendMessage(options.sdkAppId, groupId, { from: pick(members), timeMs: (timeMs += 30_000), placeholder: true });
+      if (random() < 0.15)
+        fake.sendMessage(options.sdkAppId, groupId, {
+          from: pick(members),
+          timeMs: (timeMs += 30_000),
+          receipt: false,
+        });
+      if (random() < 0.05)
+        fake.sendMessage(options.sdkAppId, groupId, {
+          from: pick(members),
+          timeMs: (timeMs += 30_000),
+          placeholder: true,
+        });
       const from = pick(members);
       const seq = fake.sendMessage(options.sdkAppId, groupId, { from, timeMs: (timeMs += 60_000) });
       for (const account of members) {

@@ -8,8 +8,21 @@ import { verifyUserSig } from "./fake-tencent-usersig.js";
  * body, HTTP 200). Tests inject error codes, HTTP failures and delays, and read back how many
  * calls each API took and the most calls any API saw within one second.
  */
-export type FakeMessage = { seq: number; timeMs: number; from: string; receipt: boolean; placeholder: boolean; readers: Map<string, number> };
-export type FakeGroup = { groupId: string; type: string; members: string[]; messages: Map<number, FakeMessage>; nextSeq: number };
+export type FakeMessage = {
+  seq: number;
+  timeMs: number;
+  from: string;
+  receipt: boolean;
+  placeholder: boolean;
+  readers: Map<string, number>;
+};
+export type FakeGroup = {
+  groupId: string;
+  type: string;
+  members: string[];
+  messages: Map<number, FakeMessage>;
+  nextSeq: number;
+};
 export type TruthRow = { groupId: string; msgSeq: number; readNum: number; unreadNum: number; readers: string[] };
 
 export type Fault = {
@@ -52,7 +65,11 @@ export class FakeTencent {
   private readonly limit: number;
   private readonly nowMs: () => number;
 
-  private constructor(private readonly server: Server, readonly url: string, private readonly options: FakeTencentOptions) {
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+    private readonly options: FakeTencentOptions,
+  ) {
     this.admin = options.admin ?? "administrator";
     this.limit = options.limitPerSecond ?? 200;
     this.finishedFlag = options.finishedFlag ?? "IsFinish";
@@ -79,7 +96,13 @@ export class FakeTencent {
   // ---- the truth ---------------------------------------------------------------------------
 
   createGroup(sdkAppId: string, groupId: string, options: { type?: string; members: string[] }): FakeGroup {
-    const group: FakeGroup = { groupId, type: options.type ?? "Public", members: options.members, messages: new Map(), nextSeq: 1 };
+    const group: FakeGroup = {
+      groupId,
+      type: options.type ?? "Public",
+      members: options.members,
+      messages: new Map(),
+      nextSeq: 1,
+    };
     this.app(sdkAppId).set(groupId, group);
     return group;
   }
@@ -88,10 +111,21 @@ export class FakeTencent {
     this.app(sdkAppId).delete(groupId);
   }
 
-  sendMessage(sdkAppId: string, groupId: string, options: { from: string; timeMs: number; receipt?: boolean; placeholder?: boolean }): number {
+  sendMessage(
+    sdkAppId: string,
+    groupId: string,
+    options: { from: string; timeMs: number; receipt?: boolean; placeholder?: boolean },
+  ): number {
     const group = this.group(sdkAppId, groupId);
     const seq = group.nextSeq++;
-    group.messages.set(seq, { seq, timeMs: options.timeMs, from: options.from, receipt: options.receipt ?? true, placeholder: options.placeholder ?? false, readers: new Map() });
+    group.messages.set(seq, {
+      seq,
+      timeMs: options.timeMs,
+      from: options.from,
+      receipt: options.receipt ?? true,
+      placeholder: options.placeholder ?? false,
+      readers: new Map(),
+    });
     return seq;
   }
 
@@ -100,18 +134,42 @@ export class FakeTencent {
    * message's counts after the read and the reader. Messages already read or without a
    * receipt are left out; undefined when none is left.
    */
-  read(sdkAppId: string, groupId: string, account: string, seqs: number[], atMs: number): Record<string, unknown> | undefined {
+  read(
+    sdkAppId: string,
+    groupId: string,
+    account: string,
+    seqs: number[],
+    atMs: number,
+  ): Record<string, unknown> | undefined {
     const group = this.group(sdkAppId, groupId);
     const items = [];
     for (const seq of seqs) {
       const message = group.messages.get(seq);
-      if (!message || !message.receipt || message.placeholder || message.from === account || message.readers.has(account)) continue;
+      if (
+        !message ||
+        !message.receipt ||
+        message.placeholder ||
+        message.from === account ||
+        message.readers.has(account)
+      )
+        continue;
       message.readers.set(account, atMs);
       const { readNum, unreadNum } = counts(group, message);
-      items.push({ MsgSeq: seq, ReadNum: readNum, UnreadNum: unreadNum, ReadReceiptMembers: [{ Member_Account: account }] });
+      items.push({
+        MsgSeq: seq,
+        ReadNum: readNum,
+        UnreadNum: unreadNum,
+        ReadReceiptMembers: [{ Member_Account: account }],
+      });
     }
     if (items.length === 0) return undefined;
-    return { CallbackCommand: "Group.CallbackAfterReadReceipt", GroupId: groupId, Type: group.type, GroupMsgReceiptList: items, EventTime: atMs };
+    return {
+      CallbackCommand: "Group.CallbackAfterReadReceipt",
+      GroupId: groupId,
+      Type: group.type,
+      GroupMsgReceiptList: items,
+      EventTime: atMs,
+    };
   }
 
   /** Every message with a read receipt, as the tables should end up holding it. */
@@ -120,7 +178,12 @@ export class FakeTencent {
     for (const group of this.app(sdkAppId).values()) {
       for (const message of group.messages.values()) {
         if (!message.receipt || message.placeholder) continue;
-        rows.push({ groupId: group.groupId, msgSeq: message.seq, ...counts(group, message), readers: [...message.readers.keys()].sort() });
+        rows.push({
+          groupId: group.groupId,
+          msgSeq: message.seq,
+          ...counts(group, message),
+          readers: [...message.readers.keys()].sort(),
+        });
       }
     }
     return rows.sort((a, b) => (a.groupId === b.groupId ? a.msgSeq - b.msgSeq : a.groupId < b.groupId ? -1 : 1));
@@ -156,7 +219,9 @@ export class FakeTencent {
 
   /** The APIs that ever saw more than `callsPerSecond` calls within one second. */
   exceeded(callsPerSecond: number): string[] {
-    return Object.entries(this.peakPerSecond()).filter(([, peak]) => peak > callsPerSecond).map(([api]) => api);
+    return Object.entries(this.peakPerSecond())
+      .filter(([, peak]) => peak > callsPerSecond)
+      .map(([api]) => api);
   }
 
   // ---- HTTP --------------------------------------------------------------------------------
@@ -167,22 +232,41 @@ export class FakeTencent {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const match = /^\/v4\/group_open_http_svc\/([a-z_]+)$/.exec(url.pathname);
     const handler = match ? HANDLERS[match[1]!] : undefined;
-    if (req.method !== "POST" || !match || !handler) return send(res, 404, { ActionStatus: "FAIL", ErrorCode: 60003, ErrorInfo: "no such API" });
+    if (req.method !== "POST" || !match || !handler)
+      return send(res, 404, { ActionStatus: "FAIL", ErrorCode: 60003, ErrorInfo: "no such API" });
     const api = match[1]!;
     const q = Object.fromEntries(url.searchParams);
     const body = parseBody(Buffer.concat(chunks));
     const reply = await this.answer(api, handler, q, body);
-    if (typeof reply === "number") return void res.writeHead(reply, { "content-type": "text/html" }).end("<html>gateway error</html>");
-    this.calls.push({ api, sdkAppId: q.sdkappid ?? "", userSig: q.usersig ?? "", errorCode: Number(reply.ErrorCode), atMs: this.nowMs() });
+    if (typeof reply === "number")
+      return void res.writeHead(reply, { "content-type": "text/html" }).end("<html>gateway error</html>");
+    this.calls.push({
+      api,
+      sdkAppId: q.sdkappid ?? "",
+      userSig: q.usersig ?? "",
+      errorCode: Number(reply.ErrorCode),
+      atMs: this.nowMs(),
+    });
     send(res, 200, reply);
   }
 
-  private async answer(api: string, handler: Handler, q: Record<string, string>, body: Record<string, unknown> | undefined): Promise<Reply | number> {
+  private async answer(
+    api: string,
+    handler: Handler,
+    q: Record<string, string>,
+    body: Record<string, unknown> | undefined,
+  ): Promise<Reply | number> {
     const sdkAppId = q.sdkappid ?? "";
     const key = this.options.apps[sdkAppId];
     if (key === undefined) return fail(70020, "SDKAppID not found");
-    if (!/^[0-9]{1,10}$/.test(q.random ?? "") || Number(q.random) > 0xffffffff || q.contenttype !== "json") return fail(10004, "random or contenttype missing");
-    const sig = verifyUserSig(q.usersig ?? "", { sdkAppId, identifier: q.identifier ?? "", secretKey: key, nowMs: this.nowMs() });
+    if (!/^[0-9]{1,10}$/.test(q.random ?? "") || Number(q.random) > 0xffffffff || q.contenttype !== "json")
+      return fail(10004, "random or contenttype missing");
+    const sig = verifyUserSig(q.usersig ?? "", {
+      sdkAppId,
+      identifier: q.identifier ?? "",
+      secretKey: key,
+      nowMs: this.nowMs(),
+    });
     if (!sig.ok) return fail(sig.code, sig.info);
     if (q.identifier !== this.admin) return fail(60010, "identifier is not an app admin");
     if (this.overLimit(sdkAppId, api)) return fail(60007, "calls too frequent");
@@ -206,7 +290,9 @@ export class FakeTencent {
   }
 
   private takeFault(api: string, body: Record<string, unknown>): Fault | undefined {
-    const index = this.faults.findIndex((f) => f.api === api && (f.groupId === undefined || f.groupId === body.GroupId));
+    const index = this.faults.findIndex(
+      (f) => f.api === api && (f.groupId === undefined || f.groupId === body.GroupId),
+    );
     if (index < 0) return undefined;
     const fault = this.faults[index]!;
     fault.times = (fault.times ?? 1) - 1;
@@ -243,7 +329,9 @@ function send(res: ServerResponse, status: number, body: Reply): void {
 function parseBody(raw: Buffer): Record<string, unknown> | undefined {
   try {
     const parsed: unknown = JSON.parse(raw.toString("utf8"));
-    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -258,13 +346,19 @@ const HANDLERS: Record<string, Handler> = {
     if (!group) return fail(10010, "group does not exist");
     if (!RECEIPT_GROUP_TYPES.has(group.type)) return fail(10007, "read receipts are not supported in this group type");
     const list = body.MsgSeqList;
-    if (!Array.isArray(list) || list.length === 0 || list.length > 100 || !list.every((m) => isSeq((m as { MsgSeq?: unknown })?.MsgSeq))) {
+    if (
+      !Array.isArray(list) ||
+      list.length === 0 ||
+      list.length > 100 ||
+      !list.every((m) => isSeq((m as { MsgSeq?: unknown })?.MsgSeq))
+    ) {
       return fail(10004, "MsgSeqList must list 1 to 100 {MsgSeq}");
     }
     return ok({
       GroupMsgReceiptList: list.map(({ MsgSeq }: { MsgSeq: number }) => {
         const message = group.messages.get(MsgSeq);
-        if (!message || !message.receipt || message.placeholder) return { Code: 10062, MsgSeq, ReadNum: 0, UnreadNum: 0 };
+        if (!message || !message.receipt || message.placeholder)
+          return { Code: 10062, MsgSeq, ReadNum: 0, UnreadNum: 0 };
         const { readNum, unreadNum } = counts(group, message);
         return { Code: 0, MsgSeq, ReadNum: readNum, UnreadNum: unreadNum };
       }),
@@ -276,18 +370,28 @@ const HANDLERS: Record<string, Handler> = {
     if (!group) return fail(10010, "group does not exist");
     const message = isSeq(body.MsgSeq) ? group.messages.get(body.MsgSeq) : undefined;
     const count = body.Count;
-    if (!isSeq(count) || count < 1 || count > 200 || (body.Filter !== 0 && body.Filter !== 1) || typeof body.Cursor !== "string") {
+    if (
+      !isSeq(count) ||
+      count < 1 ||
+      count > 200 ||
+      (body.Filter !== 0 && body.Filter !== 1) ||
+      typeof body.Cursor !== "string"
+    ) {
       return fail(10004, "Count must be 1 to 200, Filter 0 or 1, Cursor a string");
     }
     if (!message || !message.receipt) return fail(10062, "message has no read receipt");
-    const readers = [...message.readers.entries()].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1)).map(([account]) => account);
+    const readers = [...message.readers.entries()]
+      .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
+      .map(([account]) => account);
     const unread = group.members.filter((m) => m !== message.from && !message.readers.has(m));
     const all = body.Filter === 0 ? readers : unread;
     const offset = body.Cursor === "" ? 0 : Number(Buffer.from(body.Cursor, "base64").toString());
     const page = all.slice(offset, offset + count);
     const finished = offset + count >= all.length;
     return ok({
-      ...(body.Filter === 0 ? { ReadList: page.map((a) => ({ Read_Account: a })) } : { UnreadList: page.map((a) => ({ Unread_Account: a })) }),
+      ...(body.Filter === 0
+        ? { ReadList: page.map((a) => ({ Read_Account: a })) }
+        : { UnreadList: page.map((a) => ({ Unread_Account: a })) }),
       Cursor: finished && !fake.cursorOnLastPage ? "" : Buffer.from(String(offset + count)).toString("base64"),
       [fake.finishedFlag]: finished ? 1 : 0,
     });
@@ -295,13 +399,21 @@ const HANDLERS: Record<string, Handler> = {
 
   get_group_info(app, body) {
     const ids = body.GroupIdList;
-    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 50) return fail(10004, "GroupIdList must list 1 to 50 groups");
+    if (!Array.isArray(ids) || ids.length === 0 || ids.length > 50)
+      return fail(10004, "GroupIdList must list 1 to 50 groups");
     return ok({
       GroupInfo: ids.map((id: unknown) => {
         const group = app.get(String(id));
         if (!group) return { GroupId: String(id), ErrorCode: 10010, ErrorInfo: "group does not exist" };
         const last = [...group.messages.values()].at(-1);
-        return { GroupId: group.groupId, ErrorCode: 0, ErrorInfo: "", Type: group.type, NextMsgSeq: group.nextSeq, LastMsgTime: last ? Math.floor(last.timeMs / 1000) : 0 };
+        return {
+          GroupId: group.groupId,
+          ErrorCode: 0,
+          ErrorInfo: "",
+          Type: group.type,
+          NextMsgSeq: group.nextSeq,
+          LastMsgTime: last ? Math.floor(last.timeMs / 1000) : 0,
+        };
       }),
     });
   },

@@ -105,13 +105,24 @@ export async function pacedLoad(options: PacedLoadOptions): Promise<PacedLoadRes
   });
 }
 
-export type LoadSummary = { offered: number; ok: number; late: number; refused: number; unanswered: number; p50Ms: number; p99Ms: number; maxMs: number; offeredPerS: number };
+export type LoadSummary = {
+  offered: number;
+  ok: number;
+  late: number;
+  refused: number;
+  unanswered: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  offeredPerS: number;
+};
 
 /** `late`: answered 200 but after `deadlineMs` (Tencent has given up by then and counts a failure). */
 export function summariseLoad(result: PacedLoadResult, deadlineMs: number): LoadSummary {
   const { outcomes } = result;
   const latencies = outcomes.map((o) => o.latencyMs).sort((a, b) => a - b);
-  const at = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN);
+  const at = (q: number) =>
+    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN);
   return {
     offered: outcomes.length,
     ok: outcomes.filter((o) => o.status === 200 && o.latencyMs <= deadlineMs).length,

@@ -22,7 +22,9 @@ export async function freePort(): Promise<number> {
     const server = createServer();
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -44,7 +46,12 @@ export function startApp(name: "ingest" | "worker" | "reconciler", env: Record<s
   const ownSpoolDir = env.SPOOL_DIR === undefined ? scratchDir("spool") : undefined;
   const child = spawn(process.execPath, appCommand(name), {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...(ownSpoolDir ? { SPOOL_DIR: ownSpoolDir } : {}), ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      LOG_LEVEL: "warn",
+      ...(ownSpoolDir ? { SPOOL_DIR: ownSpoolDir } : {}),
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -1,6 +1,12 @@
 import { Queue } from "bullmq";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { RECEIPT_QUEUE_NAME, createRedis, isClusterUrl, type RedisClient, type ReceiptJobData } from "@receipt-sync/queue";
+import {
+  RECEIPT_QUEUE_NAME,
+  createRedis,
+  isClusterUrl,
+  type RedisClient,
+  type ReceiptJobData,
+} from "@receipt-sync/queue";
 import { uniqueName } from "./databases.js";
 
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";

@@ -10,7 +10,10 @@ import { waitFor } from "./wait-for.js";
  * loopback ports, formed with `redis-cli --cluster create`. The shared Redis is never touched.
  */
 export class TestRedisCluster {
-  private constructor(readonly ports: number[], private readonly children: ChildProcess[]) {}
+  private constructor(
+    readonly ports: number[],
+    private readonly children: ChildProcess[],
+  ) {}
 
   static async start(masters = 3): Promise<TestRedisCluster> {
     const dir = scratchDir("redis-cluster");
@@ -23,18 +26,46 @@ export class TestRedisCluster {
     const children = ports.map((port) =>
       spawn(
         "redis-server",
-        ["--port", String(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", join(dir, `nodes-${port}.conf`),
-          "--cluster-node-timeout", "2000", "--save", "", "--appendonly", "no", "--dir", dir, "--maxmemory-policy", "noeviction"],
+        [
+          "--port",
+          String(port),
+          "--bind",
+          "127.0.0.1",
+          "--cluster-enabled",
+          "yes",
+          "--cluster-config-file",
+          join(dir, `nodes-${port}.conf`),
+          "--cluster-node-timeout",
+          "2000",
+          "--save",
+          "",
+          "--appendonly",
+          "no",
+          "--dir",
+          dir,
+          "--maxmemory-policy",
+          "noeviction",
+        ],
         { stdio: "ignore" },
       ),
     );
     const cluster = new TestRedisCluster(ports, children);
     try {
-      for (const port of ports) await waitFor(`redis-server on ${port}`, () => ping(port), { timeoutMs: 10_000, intervalMs: 50 });
-      const created = spawnSync("redis-cli", ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"], { encoding: "utf8" });
-      if (created.status !== 0) throw new Error(`redis-cli --cluster create failed: ${created.stderr}${created.stdout}`);
+      for (const port of ports)
+        await waitFor(`redis-server on ${port}`, () => ping(port), { timeoutMs: 10_000, intervalMs: 50 });
+      const created = spawnSync(
+        "redis-cli",
+        ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-replicas", "0", "--cluster-yes"],
+        { encoding: "utf8" },
+      );
+      if (created.status !== 0)
+        throw new Error(`redis-cli --cluster create failed: ${created.stderr}${created.stdout}`);
       for (const port of ports) {
-        await waitFor(`cluster_state:ok on ${port}`, async () => (await clusterInfo(port)).includes("cluster_state:ok"), { timeoutMs: 20_000, intervalMs: 100 });
+        await waitFor(
+          `cluster_state:ok on ${port}`,
+          async () => (await clusterInfo(port)).includes("cluster_state:ok"),
+          { timeoutMs: 20_000, intervalMs: 100 },
+        );
       }
     } catch (error) {
       await cluster.stop();
@@ -74,7 +105,11 @@ export class TestRedisCluster {
 }
 
 async function withNode<T>(port: number, run: (client: Redis) => Promise<T>): Promise<T> {
-  const client = new Redis(port, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(port, "127.0.0.1", {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on("error", () => undefined); // a node not up yet is what the callers poll for
   try {
     await client.connect();

@@ -10,7 +10,10 @@ import { scratchDir } from "./scratch-dir.js";
  */
 export class TestRedisServer {
   private child: ChildProcess | undefined;
-  private constructor(readonly port: number, private readonly dir: string) {}
+  private constructor(
+    readonly port: number,
+    private readonly dir: string,
+  ) {}
 
   static async start(): Promise<TestRedisServer> {
     const server = await TestRedisServer.reserve();
@@ -31,7 +34,24 @@ export class TestRedisServer {
   async restart(): Promise<void> {
     this.child = spawn(
       "redis-server",
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", this.dir, "--maxmemory-policy", "noeviction", "--enable-debug-command", "local"],
+      [
+        "--port",
+        String(this.port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--dir",
+        this.dir,
+        "--maxmemory-policy",
+        "noeviction",
+        "--enable-debug-command",
+        "local",
+      ],
       { stdio: "ignore" },
     );
     await waitFor(`redis-server on ${this.port}`, () => this.ping(), { timeoutMs: 10_000, intervalMs: 50 });

@@ -15,7 +15,9 @@ export type Stack = {
   stop: () => Promise<void>;
 };
 
-export async function startStack(options: { ingestEnv?: Record<string, string>; workerEnv?: Record<string, string> } = {}): Promise<Stack> {
+export async function startStack(
+  options: { ingestEnv?: Record<string, string>; workerEnv?: Record<string, string> } = {},
+): Promise<Stack> {
   const db = await createTestDatabase();
   const prefix = uniquePrefix();
   const port = await freePort();

@@ -10,7 +10,10 @@ export class TcpProxy {
   private readonly silenced = new Set<Socket>();
   private refusing = false;
   private stalled = false;
-  private constructor(private readonly server: Server, readonly port: number) {}
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
 
   static async start(targetPort: number, targetHost = "127.0.0.1"): Promise<TcpProxy> {
     let proxy: TcpProxy | undefined;

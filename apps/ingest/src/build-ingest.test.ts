@@ -11,7 +11,16 @@ async function startupLog(env: Record<string, string>): Promise<string[]> {
   const lines: string[] = [];
   const log = pino({ level: "info" }, { write: (line: string) => void lines.push(line) });
   const prefix = uniquePrefix();
-  const config = { ...loadConfig({ SDKAPPID: APP_ID, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, SPOOL_DIR: scratchDir("spool"), ...env }), port: 0 };
+  const config = {
+    ...loadConfig({
+      SDKAPPID: APP_ID,
+      REDIS_URL: TEST_REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      SPOOL_DIR: scratchDir("spool"),
+      ...env,
+    }),
+    port: 0,
+  };
   const ingest = await startIngest(config, log);
   await ingest.shutdown();
   await dropQueue(openQueue(prefix));
@@ -20,7 +29,9 @@ async function startupLog(env: Record<string, string>): Promise<string[]> {
 
 describe("startIngest", () => {
   it("warns at start when callbacks are unauthenticated, saying what that allows", async () => {
-    const warning = (await startupLog({})).map((l) => JSON.parse(l) as { level: number; msg: string }).find((l) => l.msg.startsWith("CALLBACK_TOKEN is not set"));
+    const warning = (await startupLog({}))
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .find((l) => l.msg.startsWith("CALLBACK_TOKEN is not set"));
     expect(warning).toMatchObject({ level: 40, msg: expect.stringContaining("anyone who can reach this URL") });
   });
 

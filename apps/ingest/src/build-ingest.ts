@@ -21,7 +21,10 @@ export type Ingest = {
 };
 
 /** Builds every dependency from the config and starts listening. Tests and main use this alike. */
-export async function startIngest(config: IngestConfig, log = createLogger({ name: "ingest", level: config.logLevel })): Promise<Ingest> {
+export async function startIngest(
+  config: IngestConfig,
+  log = createLogger({ name: "ingest", level: config.logLevel }),
+): Promise<Ingest> {
   const store = await openDurableStore({
     redisUrl: config.redisUrl,
     queuePrefix: config.queuePrefix,
@@ -62,9 +65,13 @@ export async function startIngest(config: IngestConfig, log = createLogger({ nam
   }
 
   const bullBoard = config.admin ? { queue: store.queue, credentials: config.admin } : undefined;
-  const adminServer = config.adminPort === undefined ? undefined : await listen(createAdminApp({ metrics, readiness: store.readiness, bullBoard }), config.adminPort);
+  const adminServer =
+    config.adminPort === undefined
+      ? undefined
+      : await listen(createAdminApp({ metrics, readiness: store.readiness, bullBoard }), config.adminPort);
   const adminPort = adminServer ? portOf(adminServer, config.adminPort!) : undefined;
-  if (adminPort !== undefined) log.info({ adminPort, bullBoard: bullBoard !== undefined }, "admin listening (/metrics, /readyz, /admin/queues)");
+  if (adminPort !== undefined)
+    log.info({ adminPort, bullBoard: bullBoard !== undefined }, "admin listening (/metrics, /readyz, /admin/queues)");
 
   const stepMs = config.shutdownTimeoutMs;
   const shutdown = createShutdown(
@@ -72,7 +79,9 @@ export async function startIngest(config: IngestConfig, log = createLogger({ nam
       { name: "stop accepting callbacks", timeoutMs: stepMs, run: () => closeServer(server) },
       ...store.shutdownSteps(stepMs),
       // Last, so /metrics and /readyz answer while the steps above run.
-      ...(adminServer ? [{ name: "stop the admin listener", timeoutMs: stepMs, run: () => closeServer(adminServer) }] : []),
+      ...(adminServer
+        ? [{ name: "stop the admin listener", timeoutMs: stepMs, run: () => closeServer(adminServer) }]
+        : []),
     ],
     log,
   );

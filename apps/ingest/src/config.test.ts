@@ -24,11 +24,25 @@ describe("ingest loadConfig", () => {
   });
 
   it("reads the admin port, the source allowlist and the proxy hops", () => {
-    const config = loadConfig({ SDKAPPID: "1", ADMIN_PORT: "9466", ALLOWED_SOURCE_CIDRS: "203.0.113.0/24, 2001:db8::/32,198.51.100.7", TRUST_PROXY: "2" });
+    const config = loadConfig({
+      SDKAPPID: "1",
+      ADMIN_PORT: "9466",
+      ALLOWED_SOURCE_CIDRS: "203.0.113.0/24, 2001:db8::/32,198.51.100.7",
+      TRUST_PROXY: "2",
+    });
     expect(config).toMatchObject({ adminPort: 9466, trustProxyHops: 2 });
     const allowed = (address: string, family: "ipv4" | "ipv6") => config.allowedSources!.check(address, family);
-    expect([allowed("203.0.113.200", "ipv4"), allowed("2001:db8:1::1", "ipv6"), allowed("198.51.100.7", "ipv4"), allowed("198.51.100.8", "ipv4")]).toEqual([true, true, true, false]);
-    expect(loadConfig({ SDKAPPID: "1" })).toMatchObject({ adminPort: undefined, allowedSources: undefined, trustProxyHops: 0 });
+    expect([
+      allowed("203.0.113.200", "ipv4"),
+      allowed("2001:db8:1::1", "ipv6"),
+      allowed("198.51.100.7", "ipv4"),
+      allowed("198.51.100.8", "ipv4"),
+    ]).toEqual([true, true, true, false]);
+    expect(loadConfig({ SDKAPPID: "1" })).toMatchObject({
+      adminPort: undefined,
+      allowedSources: undefined,
+      trustProxyHops: 0,
+    });
   });
 
   it.each([
@@ -37,14 +51,26 @@ describe("ingest loadConfig", () => {
     [{ SDKAPPID: "abc" }, /^config error: SDKAPPID must list numeric SDKAppIDs/],
     [{ SDKAPPID: "1", PORT: "http" }, /^config error: PORT must be a positive whole number/],
     [{ SDKAPPID: "1", PORT: "70000" }, /^config error: PORT /],
-    [{ SDKAPPID: "1", REDIS_URL: "localhost:6379" }, /^config error: REDIS_URL must be a redis:\/\/, rediss:\/\/, redis-cluster:\/\/ or rediss-cluster:\/\/ URL/],
-    [{ SDKAPPID: "1", REDIS_URL: "redis-cluster://127.0.0.1:7000", QUEUE_PREFIX: "rs" }, /^config error: QUEUE_PREFIX must contain a hash tag/],
+    [
+      { SDKAPPID: "1", REDIS_URL: "localhost:6379" },
+      /^config error: REDIS_URL must be a redis:\/\/, rediss:\/\/, redis-cluster:\/\/ or rediss-cluster:\/\/ URL/,
+    ],
+    [
+      { SDKAPPID: "1", REDIS_URL: "redis-cluster://127.0.0.1:7000", QUEUE_PREFIX: "rs" },
+      /^config error: QUEUE_PREFIX must contain a hash tag/,
+    ],
     [{ SDKAPPID: "1", CALLBACK_PATH: "callback" }, /^config error: CALLBACK_PATH must be a path starting with \//],
     [{ SDKAPPID: "1", ADMIN_USER: "ops" }, /^config error: ADMIN_PASSWORD is required when ADMIN_USER is set/],
     [{ SDKAPPID: "1", ADMIN_PASSWORD: "pw" }, /^config error: ADMIN_USER is required when ADMIN_PASSWORD is set/],
-    [{ SDKAPPID: "1", ADMIN_USER: "ops", ADMIN_PASSWORD: "pw" }, /^config error: ADMIN_PORT is required when ADMIN_USER and ADMIN_PASSWORD are set/],
+    [
+      { SDKAPPID: "1", ADMIN_USER: "ops", ADMIN_PASSWORD: "pw" },
+      /^config error: ADMIN_PORT is required when ADMIN_USER and ADMIN_PASSWORD are set/,
+    ],
     [{ SDKAPPID: "1", ADMIN_PORT: "3000" }, /^config error: ADMIN_PORT must differ from PORT/],
-    [{ SDKAPPID: "1", ALLOWED_SOURCE_CIDRS: "203.0.113.0/33" }, /^config error: ALLOWED_SOURCE_CIDRS "203.0.113.0\/33" is not an IPv4 or IPv6 CIDR/],
+    [
+      { SDKAPPID: "1", ALLOWED_SOURCE_CIDRS: "203.0.113.0/33" },
+      /^config error: ALLOWED_SOURCE_CIDRS "203.0.113.0\/33" is not an IPv4 or IPv6 CIDR/,
+    ],
     [{ SDKAPPID: "1", ALLOWED_SOURCE_CIDRS: "tencent" }, /^config error: ALLOWED_SOURCE_CIDRS "tencent" is not/],
     [{ SDKAPPID: "1", TRUST_PROXY: "true" }, /^config error: TRUST_PROXY must be a number of proxy hops/],
   ])("stops with one line naming the variable for %j", (env, message) => {

@@ -4,17 +4,33 @@ import type { BlockList } from "node:net";
 import { z } from "zod";
 import { parseSourceAllowlist } from "./source-allowlist.js";
 
-const envPort = z.string().regex(/^[0-9]+$/, "must be a port number").transform(Number).pipe(z.int().min(1).max(65535));
+const envPort = z
+  .string()
+  .regex(/^[0-9]+$/, "must be a port number")
+  .transform(Number)
+  .pipe(z.int().min(1).max(65535));
 
 export const envSchema = z.object({
   SDKAPPID: z
     .string()
-    .transform((v) => v.split(",").map((id) => id.trim()).filter((id) => id !== ""))
-    .pipe(z.array(z.string().regex(/^[0-9]{1,18}$/, "must list numeric SDKAppIDs")).min(1, "must list at least one SDKAppID")),
+    .transform((v) =>
+      v
+        .split(",")
+        .map((id) => id.trim())
+        .filter((id) => id !== ""),
+    )
+    .pipe(
+      z
+        .array(z.string().regex(/^[0-9]{1,18}$/, "must list numeric SDKAppIDs"))
+        .min(1, "must list at least one SDKAppID"),
+    ),
   // No default: a secret that ships with a default is no secret.
   CALLBACK_TOKEN: z.string().optional(),
   PORT: envPositiveInt(3000).pipe(z.int().max(65535)),
-  CALLBACK_PATH: z.string().regex(/^\/[A-Za-z0-9/_.-]*$/, "must be a path starting with /").default("/callback"),
+  CALLBACK_PATH: z
+    .string()
+    .regex(/^\/[A-Za-z0-9/_.-]*$/, "must be a path starting with /")
+    .default("/callback"),
   REDIS_URL: envRedisUrl,
   QUEUE_PREFIX: envQueuePrefix,
   BODY_LIMIT_BYTES: envPositiveInt(1024 * 1024),
@@ -31,11 +47,21 @@ export const envSchema = z.object({
     .string()
     .transform((text, ctx) => {
       const parsed = parseSourceAllowlist(text);
-      if (!parsed.ok) ctx.addIssue({ code: "custom", message: `${parsed.error}; list Tencent's callback egress ranges, comma-separated` });
+      if (!parsed.ok)
+        ctx.addIssue({
+          code: "custom",
+          message: `${parsed.error}; list Tencent's callback egress ranges, comma-separated`,
+        });
       return parsed.ok ? parsed.list : z.NEVER;
     })
     .optional(),
-  TRUST_PROXY: z.string().trim().regex(/^[0-9]+$/, "must be a number of proxy hops (0 when callbacks reach the ingest directly)").transform(Number).pipe(z.int().max(10)).default(0),
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .regex(/^[0-9]+$/, "must be a number of proxy hops (0 when callbacks reach the ingest directly)")
+    .transform(Number)
+    .pipe(z.int().max(10))
+    .default(0),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -79,12 +105,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
   });
   if ((parsed.ADMIN_USER === undefined) !== (parsed.ADMIN_PASSWORD === undefined)) {
     const missing = parsed.ADMIN_USER === undefined ? "ADMIN_USER" : "ADMIN_PASSWORD";
-    throw new ConfigError(`config error: ${missing} is required when ${missing === "ADMIN_USER" ? "ADMIN_PASSWORD" : "ADMIN_USER"} is set (both enable Bull Board at /admin/queues)`);
+    throw new ConfigError(
+      `config error: ${missing} is required when ${missing === "ADMIN_USER" ? "ADMIN_PASSWORD" : "ADMIN_USER"} is set (both enable Bull Board at /admin/queues)`,
+    );
   }
   if (parsed.ADMIN_USER !== undefined && parsed.ADMIN_PORT === undefined) {
-    throw new ConfigError("config error: ADMIN_PORT is required when ADMIN_USER and ADMIN_PASSWORD are set (Bull Board is served on the admin listener only)");
+    throw new ConfigError(
+      "config error: ADMIN_PORT is required when ADMIN_USER and ADMIN_PASSWORD are set (Bull Board is served on the admin listener only)",
+    );
   }
-  if (parsed.ADMIN_PORT === parsed.PORT) throw new ConfigError(`config error: ADMIN_PORT must differ from PORT (${parsed.PORT}): the admin listener is never the webhook's`);
+  if (parsed.ADMIN_PORT === parsed.PORT)
+    throw new ConfigError(
+      `config error: ADMIN_PORT must differ from PORT (${parsed.PORT}): the admin listener is never the webhook's`,
+    );
   return {
     sdkAppIds: new Set(parsed.SDKAPPID),
     callbackToken: parsed.CALLBACK_TOKEN,
@@ -100,7 +133,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
     spoolSegmentBytes: parsed.SPOOL_SEGMENT_BYTES,
     maxInFlightRequests: parsed.MAX_IN_FLIGHT_REQUESTS,
     adminPort: parsed.ADMIN_PORT,
-    admin: parsed.ADMIN_USER !== undefined && parsed.ADMIN_PASSWORD !== undefined ? { user: parsed.ADMIN_USER, password: parsed.ADMIN_PASSWORD } : undefined,
+    admin:
+      parsed.ADMIN_USER !== undefined && parsed.ADMIN_PASSWORD !== undefined
+        ? { user: parsed.ADMIN_USER, password: parsed.ADMIN_PASSWORD }
+        : undefined,
     allowedSources: parsed.ALLOWED_SOURCE_CIDRS,
     trustProxyHops: parsed.TRUST_PROXY,
     logLevel: parsed.LOG_LEVEL,

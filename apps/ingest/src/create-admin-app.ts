@@ -56,6 +56,9 @@ function basicAuth({ user, password }: { user: string; password: string }): Requ
     const header = req.headers.authorization ?? "";
     const given = header.startsWith("Basic ") ? Buffer.from(header.slice(6), "base64").toString("utf8") : "";
     if (given !== "" && timingSafeEqual(digest(given), expected)) return next();
-    res.set("WWW-Authenticate", 'Basic realm="receipt-sync admin", charset="UTF-8"').status(401).json({ error: "authentication required" });
+    res
+      .set("WWW-Authenticate", 'Basic realm="receipt-sync admin", charset="UTF-8"')
+      .status(401)
+      .json({ error: "authentication required" });
   };
 }

@@ -21,7 +21,13 @@ const OK = { ActionStatus: "OK", ErrorInfo: "", ErrorCode: 0 };
 /** The config `env` gives, on ports the kernel picks (an ADMIN_PORT in `env` only switches the admin listener on). */
 function configFor(env: Record<string, string>): IngestConfig {
   const spoolDir = scratchDir("spool");
-  const config = loadConfig({ SDKAPPID: `${APP_ID},1400000009`, REDIS_URL: TEST_REDIS_URL, LOG_LEVEL: "silent", SPOOL_DIR: spoolDir, ...env });
+  const config = loadConfig({
+    SDKAPPID: `${APP_ID},1400000009`,
+    REDIS_URL: TEST_REDIS_URL,
+    LOG_LEVEL: "silent",
+    SPOOL_DIR: spoolDir,
+    ...env,
+  });
   return { ...config, port: 0, adminPort: config.adminPort === undefined ? undefined : 0 };
 }
 
@@ -30,7 +36,12 @@ type Started = { ingest: Ingest; queue: Queue<ReceiptJobData>; url: string; admi
 async function start(env: Record<string, string> = {}): Promise<Started> {
   const prefix = uniquePrefix();
   const ingest = await startIngest(configFor({ QUEUE_PREFIX: prefix, BODY_LIMIT_BYTES: "4096", ...env }));
-  return { ingest, queue: openQueue(prefix), url: `http://127.0.0.1:${ingest.port}`, adminUrl: `http://127.0.0.1:${ingest.adminPort}` };
+  return {
+    ingest,
+    queue: openQueue(prefix),
+    url: `http://127.0.0.1:${ingest.port}`,
+    adminUrl: `http://127.0.0.1:${ingest.adminPort}`,
+  };
 }
 
 async function stop(started: Started | undefined): Promise<void> {
@@ -39,13 +50,29 @@ async function stop(started: Started | undefined): Promise<void> {
   await dropQueue(started.queue);
 }
 
-async function post(base: string, query: string, body: string | Buffer | object, path = "/callback", headers: Record<string, string> = {}) {
+async function post(
+  base: string,
+  query: string,
+  body: string | Buffer | object,
+  path = "/callback",
+  headers: Record<string, string> = {},
+) {
   const payload = typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-  const res = await fetch(`${base}${path}?${query}`, { method: "POST", body: payload, headers: { "content-type": "application/json", ...headers } });
-  return { status: res.status, body: (await res.json()) as { ActionStatus: string; ErrorCode: number; ErrorInfo: string } };
+  const res = await fetch(`${base}${path}?${query}`, {
+    method: "POST",
+    body: payload,
+    headers: { "content-type": "application/json", ...headers },
+  });
+  return {
+    status: res.status,
+    body: (await res.json()) as { ActionStatus: string; ErrorCode: number; ErrorInfo: string },
+  };
 }
 
-const valid = receiptBody({ eventTimeMs: "1670574414123", messages: [{ seq: 1, read: 1, unread: 6, readers: ["user0"] }] });
+const valid = receiptBody({
+  eventTimeMs: "1670574414123",
+  messages: [{ seq: 1, read: 1, unread: 6, readers: ["user0"] }],
+});
 
 describe("ingest without a callback token", () => {
   let s: Started;
@@ -63,20 +90,33 @@ describe("ingest without a callback token", () => {
       sdkAppId: APP_ID,
       clientIp: "203.0.113.7",
       optPlatform: "iOS",
-      receipt: { GroupId: "@TGS#2TTV7VSII", EventTime: 1670574414123, GroupMsgReceiptList: [{ MsgSeq: 1, ReadReceiptMembers: [{ Member_Account: "user0" }] }] },
+      receipt: {
+        GroupId: "@TGS#2TTV7VSII",
+        EventTime: 1670574414123,
+        GroupMsgReceiptList: [{ MsgSeq: 1, ReadReceiptMembers: [{ Member_Account: "user0" }] }],
+      },
     });
   });
 
   it("accepts EventTime as a number too", async () => {
-    expect(await post(s.url, callbackQuery(), { ...valid, EventTime: 1670574414124 })).toEqual({ status: 200, body: OK });
+    expect(await post(s.url, callbackQuery(), { ...valid, EventTime: 1670574414124 })).toEqual({
+      status: 200,
+      body: OK,
+    });
     expect((await queuedPackets(s.queue)).at(-1)?.receipt.EventTime).toBe(1670574414124);
   });
 
   it("answers OK to other callbacks and stores nothing", async () => {
     const before = (await queuedPackets(s.queue)).length;
     const beforeSend = { CallbackCommand: "Group.CallbackBeforeSendMsg", GroupId: "g", MsgBody: [] };
-    expect(await post(s.url, callbackQuery({ CallbackCommand: "Group.CallbackBeforeSendMsg" }), beforeSend)).toEqual({ status: 200, body: OK });
-    expect(await post(s.url, callbackQuery({ CallbackCommand: "C2C.CallbackAfterSendMsg" }), "not even json")).toEqual({ status: 200, body: OK });
+    expect(await post(s.url, callbackQuery({ CallbackCommand: "Group.CallbackBeforeSendMsg" }), beforeSend)).toEqual({
+      status: 200,
+      body: OK,
+    });
+    expect(await post(s.url, callbackQuery({ CallbackCommand: "C2C.CallbackAfterSendMsg" }), "not even json")).toEqual({
+      status: 200,
+      body: OK,
+    });
     const noQueryCommand = new URLSearchParams({ SdkAppid: APP_ID }).toString();
     expect(await post(s.url, noQueryCommand, beforeSend)).toEqual({ status: 200, body: OK });
     expect(await queuedPackets(s.queue)).toHaveLength(before);
@@ -84,13 +124,41 @@ describe("ingest without a callback token", () => {
 
   it.each([
     ["an SdkAppid of another app", callbackQuery({ SdkAppid: "1400000002" }), valid, 403, 40300, "SdkAppid 1400000002"],
-    ["a missing SdkAppid", "CallbackCommand=Group.CallbackAfterReadReceipt", valid, 400, 40000, "missing query parameter SdkAppid"],
+    [
+      "a missing SdkAppid",
+      "CallbackCommand=Group.CallbackAfterReadReceipt",
+      valid,
+      400,
+      40000,
+      "missing query parameter SdkAppid",
+    ],
     ["a repeated SdkAppid", `${callbackQuery()}&SdkAppid=1400000009`, valid, 400, 40000, "SdkAppid must appear once"],
-    ["a body that is not JSON", callbackQuery(), "{\"CallbackCommand\":", 400, 40000, "not valid JSON"],
+    ["a body that is not JSON", callbackQuery(), '{"CallbackCommand":', 400, 40000, "not valid JSON"],
     ["an empty body", callbackQuery(), "", 400, 40000, "body"],
-    ["a schema violation", callbackQuery(), { ...valid, GroupMsgReceiptList: [{ MsgSeq: -1, ReadNum: 0, UnreadNum: 0 }] }, 400, 40000, "GroupMsgReceiptList.0.MsgSeq"],
-    ["a body command that differs from the query", callbackQuery(), { ...valid, CallbackCommand: "Group.CallbackAfterSendMsg" }, 400, 40000, "CallbackCommand"],
-    ["a body over the limit", callbackQuery(), { ...valid, padding: "x".repeat(5000) }, 413, 41300, "exceeds the limit"],
+    [
+      "a schema violation",
+      callbackQuery(),
+      { ...valid, GroupMsgReceiptList: [{ MsgSeq: -1, ReadNum: 0, UnreadNum: 0 }] },
+      400,
+      40000,
+      "GroupMsgReceiptList.0.MsgSeq",
+    ],
+    [
+      "a body command that differs from the query",
+      callbackQuery(),
+      { ...valid, CallbackCommand: "Group.CallbackAfterSendMsg" },
+      400,
+      40000,
+      "CallbackCommand",
+    ],
+    [
+      "a body over the limit",
+      callbackQuery(),
+      { ...valid, padding: "x".repeat(5000) },
+      413,
+      41300,
+      "exceeds the limit",
+    ],
   ])("rejects %s with a clear error and stores nothing", async (_name, query, body, status, code, info) => {
     const before = (await queuedPackets(s.queue)).length;
     const reply = await post(s.url, query, body);
@@ -101,7 +169,9 @@ describe("ingest without a callback token", () => {
   });
 
   it("rejects invalid UTF-8 instead of storing mangled names", async () => {
-    const json = Buffer.from(JSON.stringify(receiptBody({ eventTimeMs: 1, messages: [{ seq: 1, read: 1, unread: 0, readers: ["AB"] }] })));
+    const json = Buffer.from(
+      JSON.stringify(receiptBody({ eventTimeMs: 1, messages: [{ seq: 1, read: 1, unread: 0, readers: ["AB"] }] })),
+    );
     const at = json.indexOf("AB");
     json[at] = 0xc3; // a lead byte followed by "B" is not UTF-8
     const reply = await post(s.url, callbackQuery(), json);
@@ -129,7 +199,11 @@ describe("ingest without a callback token", () => {
   it("serves nothing of the admin surface on the webhook port", async () => {
     for (const path of ["/admin/queues", "/metrics"]) {
       const res = await fetch(`${s.url}${path}`);
-      expect({ path, status: res.status, body: await res.json() }).toMatchObject({ path, status: 404, body: { ActionStatus: "FAIL", ErrorCode: 40400 } });
+      expect({ path, status: res.status, body: await res.json() }).toMatchObject({
+        path,
+        status: 404,
+        body: { ActionStatus: "FAIL", ErrorCode: 40400 },
+      });
     }
   });
 });
@@ -191,7 +265,10 @@ describe("the admin listener", () => {
       expect(metrics.status).toBe(200);
       expect(await metrics.text()).toContain("receipt_sync_spool_depth");
       const ready = await fetch(`${admin}/readyz`);
-      expect({ status: ready.status, body: await ready.json() }).toEqual({ status: 200, body: { status: "ready", queue: "ok", breaker: "closed", spooled: 0 } });
+      expect({ status: ready.status, body: await ready.json() }).toEqual({
+        status: 200,
+        body: { status: "ready", queue: "ok", breaker: "closed", spooled: 0 },
+      });
     }
     expect((await fetch(`${metricsOnly.adminUrl}/admin/queues`, { headers: basic("ops:pässword") })).status).toBe(404);
   });
@@ -227,17 +304,29 @@ describe("the source allowlist", () => {
   });
 
   it("behind TRUST_PROXY hops, judges the address the proxy forwarded, not the proxy's", async () => {
-    expect(await post(proxied.url, callbackQuery(), valid, "/callback", forwardedFor("203.0.113.9"))).toEqual({ status: 200, body: OK });
-    expect(await post(proxied.url, callbackQuery(), valid, "/callback", forwardedFor("2001:db8::7"))).toEqual({ status: 200, body: OK });
-    expect((await post(proxied.url, callbackQuery(), valid, "/callback", forwardedFor("198.51.100.1"))).status).toBe(403);
+    expect(await post(proxied.url, callbackQuery(), valid, "/callback", forwardedFor("203.0.113.9"))).toEqual({
+      status: 200,
+      body: OK,
+    });
+    expect(await post(proxied.url, callbackQuery(), valid, "/callback", forwardedFor("2001:db8::7"))).toEqual({
+      status: 200,
+      body: OK,
+    });
+    expect((await post(proxied.url, callbackQuery(), valid, "/callback", forwardedFor("198.51.100.1"))).status).toBe(
+      403,
+    );
     // The caller writes the leftmost entries itself: only the one hop we trust is believed.
-    expect((await post(proxied.url, callbackQuery(), valid, "/callback", forwardedFor("203.0.113.9, 198.51.100.1"))).status).toBe(403);
+    expect(
+      (await post(proxied.url, callbackQuery(), valid, "/callback", forwardedFor("203.0.113.9, 198.51.100.1"))).status,
+    ).toBe(403);
     expect(await queuedPackets(proxied.queue)).toHaveLength(2);
   });
 
   it("does not believe X-Forwarded-For without TRUST_PROXY", async () => {
     const before = (await queuedPackets(direct.queue)).length;
-    expect((await post(direct.url, callbackQuery(), valid, "/callback", forwardedFor("198.51.100.1"))).status).toBe(200); // judged by 127.0.0.1
+    expect((await post(direct.url, callbackQuery(), valid, "/callback", forwardedFor("198.51.100.1"))).status).toBe(
+      200,
+    ); // judged by 127.0.0.1
     expect(await queuedPackets(direct.queue)).toHaveLength(before + 1);
   });
 });
@@ -282,7 +371,9 @@ describe("ingest whose queue is unreachable and spool is full", () => {
   beforeAll(async () => {
     // Port 1 on loopback: nothing listens, so every connection attempt is refused at once.
     // A one-byte spool cannot take a packet either, so nothing can keep the callback.
-    ingest = await startIngest(configFor({ REDIS_URL: "redis://127.0.0.1:1", ENQUEUE_TIMEOUT_MS: "300", SPOOL_MAX_BYTES: "1" }));
+    ingest = await startIngest(
+      configFor({ REDIS_URL: "redis://127.0.0.1:1", ENQUEUE_TIMEOUT_MS: "300", SPOOL_MAX_BYTES: "1" }),
+    );
   });
   afterAll(() => ingest.shutdown());
 
@@ -306,7 +397,10 @@ describe("the in-flight cap", () => {
       const held = [post(base, callbackQuery(), valid), post(base, callbackQuery(), valid)];
       await waitFor("two callbacks being stored", () => releases.length === 2);
       const refused = await post(base, callbackQuery(), valid);
-      expect(refused).toMatchObject({ status: 503, body: { ErrorCode: 50300, ErrorInfo: "overloaded: 2 callbacks in flight" } });
+      expect(refused).toMatchObject({
+        status: 503,
+        body: { ErrorCode: 50300, ErrorInfo: "overloaded: 2 callbacks in flight" },
+      });
       for (const release of releases.splice(0)) release();
       expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200]);
       const again = post(base, callbackQuery(), valid);
@@ -328,7 +422,10 @@ describe("a bug in the handler", () => {
     });
     try {
       const reply = await post(base, callbackQuery(), valid);
-      expect(reply).toEqual({ status: 500, body: { ActionStatus: "FAIL", ErrorCode: 50000, ErrorInfo: "internal error" } });
+      expect(reply).toEqual({
+        status: 500,
+        body: { ActionStatus: "FAIL", ErrorCode: 50000, ErrorInfo: "internal error" },
+      });
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
@@ -336,7 +433,11 @@ describe("a bug in the handler", () => {
 });
 
 /** The webhook app alone on a loopback port, with a store and clock of the test's choosing. */
-async function serveApp(options: { store?: () => Promise<StoredIn>; maxInFlightRequests?: number; nowMs?: () => number }): Promise<{ base: string; server: Server }> {
+async function serveApp(options: {
+  store?: () => Promise<StoredIn>;
+  maxInFlightRequests?: number;
+  nowMs?: () => number;
+}): Promise<{ base: string; server: Server }> {
   const metrics = createIngestMetrics({ spoolDepth: () => 0, breakerOpen: () => true });
   const app = createApp({
     metrics,

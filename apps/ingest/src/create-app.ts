@@ -39,7 +39,8 @@ export function createApp(deps: AppDeps): express.Express {
     type: () => true,
     // JSON.parse would quietly turn invalid UTF-8 into U+FFFD and store a different name.
     verify: (_req, _res, buf) => {
-      if (!isUtf8(buf)) throw Object.assign(new Error("body is not valid UTF-8"), { status: 400, type: "entity.verify.failed" });
+      if (!isUtf8(buf))
+        throw Object.assign(new Error("body is not valid UTF-8"), { status: 400, type: "entity.verify.failed" });
     },
   });
 
@@ -68,7 +69,8 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.use((req, res) => reply(res, { kind: "not_found", method: req.method, path: req.path }));
-  const internal: ErrorRequestHandler = (error: unknown, _req, res, _next) => reply(res, { kind: "internal", cause: error });
+  const internal: ErrorRequestHandler = (error: unknown, _req, res, _next) =>
+    reply(res, { kind: "internal", cause: error });
   app.use(internal);
   return app;
 }
@@ -89,5 +91,7 @@ function parserOutcome(error: BodyParserError, bodyLimitBytes: number): Callback
 function jsonErrorInfo(error: Error): string {
   const position = /position (\d+)/.exec(error.message)?.[1];
   if (position !== undefined) return `body is not valid JSON (at character ${position})`;
-  return /end of JSON input/.test(error.message) ? "body is not valid JSON (it ends too soon)" : "body is not valid JSON";
+  return /end of JSON input/.test(error.message)
+    ? "body is not valid JSON (it ends too soon)"
+    : "body is not valid JSON";
 }

@@ -9,9 +9,16 @@ import { waitFor } from "../../../test/support/wait-for.js";
 import { openDurableStore, type DurableStore, type DurableStoreOptions } from "./durable-store.js";
 
 const log = createLogger({ name: "durable-store-test", level: "silent" });
-const packet = (i: number) => receiptPacket({ groupId: `g${i}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 1, unread: 0 }] });
+const packet = (i: number) =>
+  receiptPacket({ groupId: `g${i}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 1, unread: 0 }] });
 
-type Opened = { store: DurableStore; redis: TestRedisServer; prefix: string; spoolDir: string; close: () => Promise<boolean> };
+type Opened = {
+  store: DurableStore;
+  redis: TestRedisServer;
+  prefix: string;
+  spoolDir: string;
+  close: () => Promise<boolean>;
+};
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -59,7 +66,9 @@ describe("the durable store", () => {
     expect(store.readiness()).toMatchObject({ breaker: "open", spooled: 3 });
 
     await opened.redis.restart();
-    await waitFor("the breaker to close and the spool to drain", () => store.readiness().status === "ready", { timeoutMs: 10_000 });
+    await waitFor("the breaker to close and the spool to drain", () => store.readiness().status === "ready", {
+      timeoutMs: 10_000,
+    });
     expect(await store.store(packet(4))).toBe("queue");
     expect(await queued(opened)).toEqual(["g1", "g2", "g3", "g4"]);
   });
@@ -80,19 +89,26 @@ describe("the durable store", () => {
     } finally {
       opened.redis.resume();
     }
-    await waitFor("the breaker to close and the spool to drain", () => store.readiness().status === "ready", { timeoutMs: 10_000 });
+    await waitFor("the breaker to close and the spool to drain", () => store.readiness().status === "ready", {
+      timeoutMs: 10_000,
+    });
     const groups = await queued(opened);
     expect(new Set(groups)).toEqual(new Set(["g1", "g2", "g3", "g4", "g5", "g6"]));
   });
 
   it("re-drives the spool one last time at shutdown when Redis answers by then", async () => {
     // Probes far apart: only the shutdown can notice that Redis is back.
-    const opened = await open(await TestRedisServer.reserve(), { probeIntervalMs: 600_000, redriveIntervalMs: 600_000 });
+    const opened = await open(await TestRedisServer.reserve(), {
+      probeIntervalMs: 600_000,
+      redriveIntervalMs: 600_000,
+    });
     await Promise.all([1, 2].map((i) => opened.store.store(packet(i))));
     await opened.redis.restart();
     expect(opened.store.readiness()).toMatchObject({ breaker: "open", spooled: 2 });
     expect(await opened.close()).toBe(true);
-    expect(readdirSync(opened.spoolDir).filter((name) => name.endsWith(".jsonl") || name.startsWith("ingest.lock"))).toEqual([]);
+    expect(
+      readdirSync(opened.spoolDir).filter((name) => name.endsWith(".jsonl") || name.startsWith("ingest.lock")),
+    ).toEqual([]);
     expect(await queued(opened)).toEqual(["g1", "g2"]);
   });
 });

@@ -1,5 +1,12 @@
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { RECEIPT_QUEUE_NAME, addReceiptJob, createRedis, receiptPacketWeight, type ReceiptJobData, type RedisClient } from "@receipt-sync/queue";
+import {
+  RECEIPT_QUEUE_NAME,
+  addReceiptJob,
+  createRedis,
+  receiptPacketWeight,
+  type ReceiptJobData,
+  type RedisClient,
+} from "@receipt-sync/queue";
 import { GroupCommit, type Logger, type ShutdownStep } from "@receipt-sync/runtime";
 import { Queue } from "bullmq";
 import { RedisBreaker, type BreakerState } from "./redis-breaker.js";
@@ -28,7 +35,12 @@ export type DurableStoreOptions = {
 type StoreTiming = { probeIntervalMs: number; probeTimeoutMs: number; heartbeatMs: number; redriveIntervalMs: number };
 // A last re-drive at shutdown waits this long for Redis to connect (reconnects are <= 500 ms apart).
 const SHUTDOWN_CONNECT_MS = 1000;
-const DEFAULT_TIMING: StoreTiming = { probeIntervalMs: 250, probeTimeoutMs: 500, heartbeatMs: 1000, redriveIntervalMs: 1000 };
+const DEFAULT_TIMING: StoreTiming = {
+  probeIntervalMs: 250,
+  probeTimeoutMs: 500,
+  heartbeatMs: 1000,
+  redriveIntervalMs: 1000,
+};
 
 export type DurableStore = {
   /** Resolves once the packet is in Redis or fsync'd to the spool; rejects when neither could keep it. */
@@ -79,12 +91,17 @@ export async function openDurableStore(options: DurableStoreOptions): Promise<Du
   const redis = createRedis(options.redisUrl, "producer", options.enqueueTimeoutMs);
   // No version check: its INFO runs once, and if it fails (Redis hung just then) the Queue
   // never becomes usable. The worker checks the version on its own connection.
-  const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection: redis, prefix: options.queuePrefix, skipVersionCheck: true });
+  const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, {
+    connection: redis,
+    prefix: options.queuePrefix,
+    skipVersionCheck: true,
+  });
   // onClose runs only from a probe, after start(), by when `redrive` exists.
   const breaker = new RedisBreaker({ redis, ...timing, onClose: () => redrive(), log });
   // While the breaker is open, every reconnect attempt (two a second) fails: the breaker said
   // so once at warn, the attempts are debug.
-  const connectionError = (error: Error) => (breaker.isOpen ? log.debug : log.warn).call(log, { err: error.message }, "redis connection error");
+  const connectionError = (error: Error) =>
+    (breaker.isOpen ? log.debug : log.warn).call(log, { err: error.message }, "redis connection error");
   redis.on("error", connectionError);
   queue.on("error", connectionError);
   const add = async (packets: readonly unknown[]) => {
@@ -96,7 +113,13 @@ export async function openDurableStore(options: DurableStoreOptions): Promise<Du
       throw error;
     }
   };
-  const spool = await Spool.open({ ...options.spool, log, enqueue: add, redriveBatchWeight: JOB_WEIGHT, weightOf: lineWeight }).catch(async (error: unknown) => {
+  const spool = await Spool.open({
+    ...options.spool,
+    log,
+    enqueue: add,
+    redriveBatchWeight: JOB_WEIGHT,
+    weightOf: lineWeight,
+  }).catch(async (error: unknown) => {
     breaker.stop();
     await queue.close();
     redis.disconnect();
@@ -123,11 +146,16 @@ export async function openDurableStore(options: DurableStoreOptions): Promise<Du
   });
   const redrive = () => {
     if (spool.depth === 0 || breaker.isOpen) return;
-    spool.redrive().catch((error: unknown) => log.warn({ err: (error as Error).message, spooled: spool.depth }, "re-drive stopped; will retry"));
+    spool
+      .redrive()
+      .catch((error: unknown) =>
+        log.warn({ err: (error as Error).message, spooled: spool.depth }, "re-drive stopped; will retry"),
+      );
   };
   const redriveTimer = setInterval(redrive, timing.redriveIntervalMs);
   redriveTimer.unref();
-  if (spool.depth > 0) log.warn({ spooled: spool.depth }, "spool holds callbacks from an earlier run; re-driving once Redis answers");
+  if (spool.depth > 0)
+    log.warn({ spooled: spool.depth }, "spool holds callbacks from an earlier run; re-driving once Redis answers");
   await breaker.start(Math.min(options.enqueueTimeoutMs, 1000));
 
   const store = async (packet: ReceiptPacket): Promise<StoredIn> => {
@@ -175,8 +203,24 @@ export async function openDurableStore(options: DurableStoreOptions): Promise<Du
     },
     { name: "close queue", timeoutMs: stepMs, run: () => queue.close() },
     // A Redis that is away cannot be told goodbye: then the socket is just dropped.
-    { name: "close redis", timeoutMs: stepMs, run: () => redis.quit().then(() => undefined, () => redis.disconnect()) },
+    {
+      name: "close redis",
+      timeoutMs: stepMs,
+      run: () =>
+        redis.quit().then(
+          () => undefined,
+          () => redis.disconnect(),
+        ),
+    },
   ];
 
-  return { store, readiness, queue, redis, spoolDepth: () => spool.depth, breakerOpen: () => breaker.isOpen, shutdownSteps };
+  return {
+    store,
+    readiness,
+    queue,
+    redis,
+    spoolDepth: () => spool.depth,
+    breakerOpen: () => breaker.isOpen,
+    shutdownSteps,
+  };
 }

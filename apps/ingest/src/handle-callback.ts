@@ -36,13 +36,26 @@ export type CheckedCaller = { ok: true; query: CallbackQuery } | { ok: false; ou
  * parsed: where the caller is, whether there is room, who they say they are, whether they
  * signed it, and whether the URL's command is one we handle at all.
  */
-export function checkCaller(rawQuery: Record<string, unknown>, source: CallerSource, deps: CallbackDeps): CheckedCaller {
+export function checkCaller(
+  rawQuery: Record<string, unknown>,
+  source: CallerSource,
+  deps: CallbackDeps,
+): CheckedCaller {
   if (deps.allowedSources !== undefined && !isAllowedSource(deps.allowedSources, source.ip)) {
-    return { ok: false, outcome: { kind: "forbidden", error: `source address ${source.ip ?? "(unknown)"} is not in ALLOWED_SOURCE_CIDRS` } };
+    return {
+      ok: false,
+      outcome: {
+        kind: "forbidden",
+        error: `source address ${source.ip ?? "(unknown)"} is not in ALLOWED_SOURCE_CIDRS`,
+      },
+    };
   }
   // Not about the caller, but decided at the same moment: past the cap, refuse before reading.
   if (deps.store.inFlight >= deps.maxInFlightRequests) {
-    return { ok: false, outcome: { kind: "unavailable", error: `overloaded: ${deps.store.inFlight} callbacks in flight` } };
+    return {
+      ok: false,
+      outcome: { kind: "unavailable", error: `overloaded: ${deps.store.inFlight} callbacks in flight` },
+    };
   }
   const parsed = parseCallbackQuery(rawQuery);
   if (!parsed.ok) return { ok: false, outcome: { kind: "invalid", error: parsed.error } };
@@ -51,7 +64,12 @@ export function checkCaller(rawQuery: Record<string, unknown>, source: CallerSou
     return { ok: false, outcome: { kind: "forbidden", error: `SdkAppid ${query.sdkAppId} is not served here` } };
   }
   if (deps.callbackToken !== undefined) {
-    const sign = verifySign({ token: deps.callbackToken, sign: query.sign, requestTime: query.requestTime, nowMs: deps.nowMs() });
+    const sign = verifySign({
+      token: deps.callbackToken,
+      sign: query.sign,
+      requestTime: query.requestTime,
+      nowMs: deps.nowMs(),
+    });
     if (!sign.ok) return { ok: false, outcome: { kind: "unauthenticated", error: sign.reason } };
   }
   if (query.callbackCommand !== undefined && routeOf(query.callbackCommand) === "other") {
@@ -76,7 +94,11 @@ function routeOf(command: string | undefined): "receipt" | "alert" | "other" {
 }
 
 /** Validates the body of an admitted caller and stores it; resolves once it is durable. */
-export async function handleCallback(query: CallbackQuery, body: unknown, deps: CallbackDeps): Promise<CallbackOutcome> {
+export async function handleCallback(
+  query: CallbackQuery,
+  body: unknown,
+  deps: CallbackDeps,
+): Promise<CallbackOutcome> {
   const bodyCommand = isRecord(body) && typeof body.CallbackCommand === "string" ? body.CallbackCommand : undefined;
   const route = routeOf(query.callbackCommand ?? bodyCommand);
   if (route === "alert") return handleRateLimitAlert(query, body, deps);
@@ -101,7 +123,10 @@ export async function handleCallback(query: CallbackQuery, body: unknown, deps: 
   try {
     return { kind: "accepted", messages, storedIn: await deps.store.store(packet) };
   } catch (error) {
-    return { kind: "unavailable", error: `cannot store the callback: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      kind: "unavailable",
+      error: `cannot store the callback: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
 }
 

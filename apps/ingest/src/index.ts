@@ -4,4 +4,10 @@ export { createApp, type AppDeps } from "./create-app.js";
 export { checkCaller, handleCallback, type CallbackDeps } from "./handle-callback.js";
 export { replyFor, type CallbackOutcome } from "./reply.js";
 export { createIngestMetrics, type IngestMetrics } from "./metrics.js";
-export { openDurableStore, type DurableStore, type DurableStoreOptions, type Readiness, type StoredIn } from "./durable-store.js";
+export {
+  openDurableStore,
+  type DurableStore,
+  type DurableStoreOptions,
+  type Readiness,
+  type StoredIn,
+} from "./durable-store.js";

@@ -10,7 +10,13 @@ import { loadConfig } from "./config.js";
 
 const OK = { ActionStatus: "OK", ErrorInfo: "", ErrorCode: 0 };
 const ALERT = "Alert.RequestOverLimit";
-const body = { CallbackCommand: ALERT, ServiceName: "openim", Command: "get_group_msg_receipt", Request: 170, Limit: 200 };
+const body = {
+  CallbackCommand: ALERT,
+  ServiceName: "openim",
+  Command: "get_group_msg_receipt",
+  Request: 170,
+  Limit: 200,
+};
 
 let ingest: Ingest;
 let prefix: string;
@@ -20,13 +26,22 @@ let adminBase: string;
 
 beforeAll(async () => {
   prefix = uniquePrefix();
-  const config = loadConfig({ SDKAPPID: APP_ID, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: "silent", SPOOL_DIR: scratchDir("spool") });
+  const config = loadConfig({
+    SDKAPPID: APP_ID,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: "silent",
+    SPOOL_DIR: scratchDir("spool"),
+  });
   ingest = await startIngest({ ...config, port: 0, adminPort: 0 });
   base = `http://127.0.0.1:${ingest.port}`;
   adminBase = `http://127.0.0.1:${ingest.adminPort}`;
   redis = new Redis(TEST_REDIS_URL);
   // The ingest's Redis client fails fast rather than queueing, so wait until it is connected.
-  await waitFor("ingest ready", async () => ((await (await fetch(`${base}/readyz`)).json()) as { status: string }).status === "ready");
+  await waitFor(
+    "ingest ready",
+    async () => ((await (await fetch(`${base}/readyz`)).json()) as { status: string }).status === "ready",
+  );
 });
 afterAll(async () => {
   await ingest?.shutdown();
@@ -57,7 +72,10 @@ describe("Alert.RequestOverLimit at the ingest", () => {
 
   it("passes on an alert whose body is not the documented shape, and refuses one for a foreign app", async () => {
     await redis.del(rateLimitAlertKey(prefix, APP_ID));
-    expect(await post(callbackQuery({ CallbackCommand: ALERT }), { CallbackCommand: ALERT, Request: "lots" })).toEqual({ status: 200, body: OK });
+    expect(await post(callbackQuery({ CallbackCommand: ALERT }), { CallbackCommand: ALERT, Request: "lots" })).toEqual({
+      status: 200,
+      body: OK,
+    });
     expect(await redis.exists(rateLimitAlertKey(prefix, APP_ID))).toBe(1);
     expect((await post(callbackQuery({ CallbackCommand: ALERT, SdkAppid: "1400000002" }), body)).status).toBe(403);
     expect(await redis.exists(rateLimitAlertKey(prefix, "1400000002"))).toBe(0);

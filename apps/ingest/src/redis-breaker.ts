@@ -51,18 +51,23 @@ export class RedisBreaker {
   /** Probes at once, waiting at most `timeoutMs` for a first connection, then keeps probing. */
   async start(timeoutMs: number): Promise<void> {
     await this.connected(timeoutMs, { orFirstError: true }); // a refused Redis does not hold up the start
-    if (!(await this.probe())) this.options.log.warn("Redis does not answer at start: spooling callbacks until it does");
+    if (!(await this.probe()))
+      this.options.log.warn("Redis does not answer at start: spooling callbacks until it does");
     this.timer = setInterval(() => void this.tick(), this.options.probeIntervalMs);
     this.timer.unref();
   }
 
   /** An add or a probe failed: stop sending callbacks to Redis until a probe succeeds. */
   trip(error: unknown): void {
-    if (error instanceof TimeoutError || (error instanceof Error && error.message === "Command timed out")) this.resetConnection();
+    if (error instanceof TimeoutError || (error instanceof Error && error.message === "Command timed out"))
+      this.resetConnection();
     if (this.open || this.stopped) return;
     this.open = true;
     this.openedAtMs = Date.now();
-    this.options.log.warn({ err: error instanceof Error ? error.message : String(error) }, "Redis refused or timed out: spooling callbacks until it answers");
+    this.options.log.warn(
+      { err: error instanceof Error ? error.message : String(error) },
+      "Redis refused or timed out: spooling callbacks until it answers",
+    );
   }
 
   /**
@@ -76,7 +81,8 @@ export class RedisBreaker {
       this.open = false;
       this.options.log.info({ openForMs: Date.now() - this.openedAtMs }, "Redis answers: callbacks go to the queue");
       this.options.onClose();
-    } else if (answer !== "pong") this.trip(answer === "timeout" ? new TimeoutError("PING timed out") : new Error("Redis is not connected"));
+    } else if (answer !== "pong")
+      this.trip(answer === "timeout" ? new TimeoutError("PING timed out") : new Error("Redis is not connected"));
     return answer === "pong";
   }
 
@@ -101,7 +107,9 @@ export class RedisBreaker {
     const { redis } = this.options;
     if (redis.status !== "ready") return "refused"; // not connected, or connected and not yet answering
     try {
-      return (await withTimeout(redis.ping(), this.options.probeTimeoutMs, "PING timed out")) === "PONG" ? "pong" : "refused";
+      return (await withTimeout(redis.ping(), this.options.probeTimeoutMs, "PING timed out")) === "PONG"
+        ? "pong"
+        : "refused";
     } catch (error) {
       return error instanceof TimeoutError ? "timeout" : "refused";
     }

@@ -13,12 +13,17 @@ const failures: string[] = [];
 function parseLine(text: string, lineNo: number): Line | undefined {
   try {
     const record = JSON.parse(text) as { query?: unknown; body?: unknown };
-    const query = typeof record.query === "string" ? record.query : new URLSearchParams(record.query as Record<string, string>).toString();
+    const query =
+      typeof record.query === "string"
+        ? record.query
+        : new URLSearchParams(record.query as Record<string, string>).toString();
     if (typeof record.body !== "object" || record.body === null) throw new Error("body must be an object");
     return { lineNo, query, body: JSON.stringify(record.body) };
   } catch (error) {
     counts.invalid += 1;
-    failures.push(`line ${lineNo}: not a {query, body} record (${error instanceof Error ? error.message : String(error)})`);
+    failures.push(
+      `line ${lineNo}: not a {query, body} record (${error instanceof Error ? error.message : String(error)})`,
+    );
     return undefined;
   }
 }
@@ -31,7 +36,9 @@ function progress(final = false): void {
   const width = 30;
   const filled = total > 0 ? Math.round((done / total) * width) : width;
   const bar = `[${"#".repeat(filled)}${"-".repeat(width - filled)}]`;
-  process.stderr.write(`\r${bar} ${done}/${total} lines: ${counts.ok} ok, ${counts.failed} failed, ${counts.invalid} invalid${final ? "\n" : ""}`);
+  process.stderr.write(
+    `\r${bar} ${done}/${total} lines: ${counts.ok} ok, ${counts.failed} failed, ${counts.invalid} invalid${final ? "\n" : ""}`,
+  );
 }
 
 let parsed;
@@ -50,7 +57,8 @@ const url = parsed.values.url ?? process.env.INGEST_URL ?? "http://127.0.0.1:300
 const concurrency = Number(parsed.values.concurrency ?? 8);
 
 // A first pass counts the lines, so the progress bar knows its end; records stream in the second.
-for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) if (text.trim() !== "") total += 1;
+for await (const text of createInterface({ input: createReadStream(file), crlfDelay: Infinity }))
+  if (text.trim() !== "") total += 1;
 const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
 const inFlight = new Set<Promise<void>>();
 let lineNo = 0;
@@ -59,7 +67,11 @@ for await (const text of lines) {
   if (text.trim() === "") continue;
   const line = parseLine(text, lineNo);
   if (!line) continue;
-  const request = fetch(`${url}?${line.query}`, { method: "POST", headers: { "content-type": "application/json" }, body: line.body })
+  const request = fetch(`${url}?${line.query}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: line.body,
+  })
     .then(async (res) => {
       const reply = await res.text();
       if (res.status === 200) counts.ok += 1;

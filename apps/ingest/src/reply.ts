@@ -42,11 +42,18 @@ export function replyFor(outcome: CallbackOutcome): HttpReply {
     case "unavailable":
       return { status: 503, body: failReply(ErrorCodes.unavailable, outcome.error) };
     case "too_large":
-      return { status: 413, body: failReply(ErrorCodes.tooLarge, `body exceeds the limit of ${outcome.limitBytes} bytes`) };
+      return {
+        status: 413,
+        body: failReply(ErrorCodes.tooLarge, `body exceeds the limit of ${outcome.limitBytes} bytes`),
+      };
     case "not_found":
       return { status: 404, body: failReply(ErrorCodes.notFound, `no route for ${outcome.method} ${outcome.path}`) };
     case "method_not_allowed":
-      return { status: 405, body: failReply(ErrorCodes.methodNotAllowed, `method ${outcome.method} not allowed; use POST`), headers: { Allow: "POST" } };
+      return {
+        status: 405,
+        body: failReply(ErrorCodes.methodNotAllowed, `method ${outcome.method} not allowed; use POST`),
+        headers: { Allow: "POST" },
+      };
     case "internal":
       return { status: 500, body: failReply(ErrorCodes.internal, "internal error") };
     default: {
@@ -68,14 +75,16 @@ export function createReplier(metrics: IngestMetrics, log: Logger): (res: Respon
   return (res, outcome) => {
     const reply = replyFor(outcome);
     const startedAt = res.locals.startedAt as bigint | undefined;
-    if (startedAt !== undefined) metrics.recordReply(res.locals.command as string | undefined, outcome.kind, secondsSince(startedAt));
+    if (startedAt !== undefined)
+      metrics.recordReply(res.locals.command as string | undefined, outcome.kind, secondsSince(startedAt));
     if (reply.status === 200) {
       // The hot path: a constant reply, serialised once, skipping res.json()'s work.
       res.writeHead(200, OK_HEADERS).end(OK_BODY);
       return;
     }
     if (outcome.kind === "internal") log.error({ err: outcome.cause }, "internal error");
-    else if (startedAt !== undefined) log.warn({ outcome: outcome.kind, reason: reply.body.ErrorInfo }, "callback rejected");
+    else if (startedAt !== undefined)
+      log.warn({ outcome: outcome.kind, reason: reply.body.ErrorInfo }, "callback rejected");
     if (reply.headers) res.set(reply.headers);
     res.status(reply.status).json(reply.body);
   };

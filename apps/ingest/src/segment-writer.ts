@@ -62,7 +62,8 @@ export class SegmentWriter {
 
   private async writeGroup(lines: Buffer[]): Promise<void> {
     const data = lines.length === 1 ? lines[0]! : Buffer.concat(lines);
-    if (this.current && this.current.bytes > 0 && this.current.bytes + data.length > this.segmentBytes) await this.closeCurrent();
+    if (this.current && this.current.bytes > 0 && this.current.bytes + data.length > this.segmentBytes)
+      await this.closeCurrent();
     const segment = this.current ?? (await this.createSegment());
     try {
       await writeFully(segment.handle, data);
@@ -105,7 +106,10 @@ export class SegmentWriter {
 
   private async learnSize(segment: OpenSegment): Promise<void> {
     // If even stat fails, keep the old figure: the write's own error is what gets reported.
-    const size = await segment.handle.stat().then((info) => info.size, () => segment.bytes);
+    const size = await segment.handle.stat().then(
+      (info) => info.size,
+      () => segment.bytes,
+    );
     this.events.resized(size - segment.bytes);
     segment.bytes = size;
   }
@@ -113,7 +117,7 @@ export class SegmentWriter {
 
 /** FileHandle.write may write less than asked; the rest must follow before the fsync. */
 async function writeFully(handle: FileHandle, data: Buffer): Promise<void> {
-  for (let offset = 0; offset < data.length; ) {
+  for (let offset = 0; offset < data.length;) {
     const { bytesWritten } = await handle.write(data, offset, data.length - offset);
     if (bytesWritten === 0) throw new Error("spool write made no progress");
     offset += bytesWritten;

@@ -7,7 +7,10 @@ import { BlockList, isIP } from "node:net";
  */
 export function parseSourceAllowlist(text: string): { ok: true; list: BlockList } | { ok: false; error: string } {
   const list = new BlockList();
-  const entries = text.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+  const entries = text
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
   if (entries.length === 0) return { ok: false, error: "must list at least one CIDR" };
   for (const entry of entries) {
     const [address = "", prefixText, extra] = entry.split("/");

@@ -40,7 +40,9 @@ describe("the spool directory lock", () => {
       writeLock(dir, { pid: holder.pid!, host: hostname() });
       const refused = lockSpoolDir(dir, log);
       await expect(refused).rejects.toThrow(SpoolLockedError);
-      await expect(refused).rejects.toThrow(`config error: SPOOL_DIR ${dir} is in use by process ${holder.pid} on ${hostname()}`);
+      await expect(refused).rejects.toThrow(
+        `config error: SPOOL_DIR ${dir} is in use by process ${holder.pid} on ${hostname()}`,
+      );
     } finally {
       holder.kill("SIGKILL");
     }
@@ -52,7 +54,10 @@ describe("the spool directory lock", () => {
       writeLock(dir, { pid, host: hostname() });
       const lock = await lockSpoolDir(dir, log);
       expect(readdirSync(dir)).toEqual(["ingest.lock.1"]);
-      expect(JSON.parse(readFileSync(join(dir, "ingest.lock.1"), "utf8"))).toEqual({ pid: process.pid, host: hostname() });
+      expect(JSON.parse(readFileSync(join(dir, "ingest.lock.1"), "utf8"))).toEqual({
+        pid: process.pid,
+        host: hostname(),
+      });
       await lock.release();
     }
   });
@@ -75,7 +80,9 @@ describe("the spool directory lock", () => {
         try { await lockSpoolDir(process.argv[1], log); process.stdout.write("won"); setTimeout(() => {}, 3000); }
         catch (error) { process.stdout.write("refused"); }
       });`;
-    const racers = Array.from({ length: 4 }, () => spawn(process.execPath, ["--input-type=module", "-e", script, dir], { stdio: ["ignore", "pipe", "inherit"] }));
+    const racers = Array.from({ length: 4 }, () =>
+      spawn(process.execPath, ["--input-type=module", "-e", script, dir], { stdio: ["ignore", "pipe", "inherit"] }),
+    );
     const said = await Promise.all(
       racers.map(
         (child) =>

@@ -29,7 +29,10 @@ type Owner = { pid: number; host: string };
 
 export async function lockSpoolDir(dir: string, log: Logger): Promise<SpoolLock> {
   const key = resolve(dir);
-  if (heldHere.has(key)) throw new SpoolLockedError(`config error: SPOOL_DIR ${dir} is in use by process ${process.pid} (this one); give each ingest its own SPOOL_DIR`);
+  if (heldHere.has(key))
+    throw new SpoolLockedError(
+      `config error: SPOOL_DIR ${dir} is in use by process ${process.pid} (this one); give each ingest its own SPOOL_DIR`,
+    );
   const me: Owner = { pid: process.pid, host: hostname() };
   for (let attempt = 0; attempt < 5; attempt++) {
     const newest = await newestLock(dir);
@@ -123,7 +126,12 @@ function isAlive(pid: number): boolean {
 function held(key: string, path: string, log: Logger): SpoolLock {
   const heartbeat = setInterval(() => {
     const nowS = Date.now() / 1000;
-    utimes(path, nowS, nowS).catch((error: Error) => log.error({ err: error.message, path }, "cannot touch the spool lock; another ingest may take the directory over"));
+    utimes(path, nowS, nowS).catch((error: Error) =>
+      log.error(
+        { err: error.message, path },
+        "cannot touch the spool lock; another ingest may take the directory over",
+      ),
+    );
   }, HEARTBEAT_MS);
   heartbeat.unref();
   let released: Promise<void> | undefined;

@@ -9,11 +9,24 @@ import { Spool, SpoolFullError } from "./spool.js";
 import { scratchDir } from "../../../test/support/scratch-dir.js";
 
 const log = createLogger({ name: "spool-test", level: "silent" });
-const packet = (i: number, readers = ["读者"]) => receiptPacket({ groupId: `g${i}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 1, unread: 0, readers }] });
-const groupIds = (batches: unknown[][]) => batches.flat().map((p) => (p as ReceiptPacket).receipt.GroupId).sort();
-const segmentsIn = (dir: string) => readdirSync(dir).filter((name) => name.endsWith(".jsonl")).sort();
+const packet = (i: number, readers = ["读者"]) =>
+  receiptPacket({ groupId: `g${i}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 1, unread: 0, readers }] });
+const groupIds = (batches: unknown[][]) =>
+  batches
+    .flat()
+    .map((p) => (p as ReceiptPacket).receipt.GroupId)
+    .sort();
+const segmentsIn = (dir: string) =>
+  readdirSync(dir)
+    .filter((name) => name.endsWith(".jsonl"))
+    .sort();
 
-type Options = { failEnqueue?: () => boolean; maxBytes?: number; segmentBytes?: number; weightOf?: (value: unknown) => number };
+type Options = {
+  failEnqueue?: () => boolean;
+  maxBytes?: number;
+  segmentBytes?: number;
+  weightOf?: (value: unknown) => number;
+};
 
 async function openSpool(dir: string, sink: unknown[][], options: Options = {}) {
   return Spool.open({
@@ -42,13 +55,24 @@ describe("Spool", () => {
     const spool = await openSpool(dir, sent);
     await Promise.all([1, 2, 3, 4, 5].map((i) => spool.append(packet(i))));
     expect(spool.depth).toBe(5);
-    const onDisk = segmentsIn(dir).map((f) => readFileSync(join(dir, f), "utf8")).join("");
-    expect(onDisk.trim().split("\n").map((l) => JSON.parse(l).receipt.GroupId).sort()).toEqual(["g1", "g2", "g3", "g4", "g5"]);
+    const onDisk = segmentsIn(dir)
+      .map((f) => readFileSync(join(dir, f), "utf8"))
+      .join("");
+    expect(
+      onDisk
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).receipt.GroupId)
+        .sort(),
+    ).toEqual(["g1", "g2", "g3", "g4", "g5"]);
 
     await spool.redrive();
     expect(groupIds(sent)).toEqual(["g1", "g2", "g3", "g4", "g5"]);
     expect(sent.every((batch) => batch.length <= 3)).toBe(true);
-    expect(sent.flat().find((p) => p.receipt.GroupId === "g1")).toEqual({ ...packet(1), receivedAtMs: expect.any(Number) });
+    expect(sent.flat().find((p) => p.receipt.GroupId === "g1")).toEqual({
+      ...packet(1),
+      receivedAtMs: expect.any(Number),
+    });
     expect(spool.depth).toBe(0);
     expect(segmentsIn(dir)).toEqual([]);
     await spool.close();
@@ -99,7 +123,11 @@ describe("Spool", () => {
     const second = await openSpool(dir, sent);
     expect(second.depth).toBe(3);
     await second.redrive();
-    expect(sent.flat()).toEqual([expect.objectContaining({ sdkAppId: packet(1).sdkAppId }), { sdkAppId: "", receipt: {} }, '{"sdkAppId":"14000']);
+    expect(sent.flat()).toEqual([
+      expect.objectContaining({ sdkAppId: packet(1).sdkAppId }),
+      { sdkAppId: "", receipt: {} },
+      '{"sdkAppId":"14000',
+    ]);
     expect(second.depth).toBe(0);
     expect(segmentsIn(dir)).toEqual([]);
     await second.close();
@@ -133,7 +161,9 @@ describe("Spool", () => {
   it("re-drives jobs capped in weight: a heavy line goes alone, light ones share a job", async () => {
     const dir = scratchDir("spool-test");
     const sent: ReceiptPacket[][] = [];
-    const spool = await openSpool(dir, sent, { weightOf: (value) => ((value as ReceiptPacket).receipt.GroupId === "g2" ? 10 : 1) });
+    const spool = await openSpool(dir, sent, {
+      weightOf: (value) => ((value as ReceiptPacket).receipt.GroupId === "g2" ? 10 : 1),
+    });
     for (let i = 1; i <= 6; i++) await spool.append(packet(i));
     await spool.redrive();
     expect(sent.map((job) => job.map((p) => p.receipt.GroupId))).toEqual([["g1"], ["g2"], ["g3", "g4", "g5"], ["g6"]]);
@@ -144,14 +174,20 @@ describe("Spool", () => {
     const dir = scratchDir("spool-test");
     const sent: ReceiptPacket[][] = [];
     const spool = await openSpool(dir, sent);
-    const big = packet(1, Array.from({ length: 1000 }, (_, r) => `reader-${r}-${"x".repeat(300)}`));
+    const big = packet(
+      1,
+      Array.from({ length: 1000 }, (_, r) => `reader-${r}-${"x".repeat(300)}`),
+    );
     await spool.append(big);
     await spool.append(packet(2));
     await spool.close();
     const reopened = await openSpool(dir, sent);
     expect(reopened.depth).toBe(2);
     await reopened.redrive();
-    expect(sent.flat()).toEqual([{ ...big, receivedAtMs: expect.any(Number) }, expect.objectContaining({ receipt: expect.objectContaining({ GroupId: "g2" }) })]);
+    expect(sent.flat()).toEqual([
+      { ...big, receivedAtMs: expect.any(Number) },
+      expect.objectContaining({ receipt: expect.objectContaining({ GroupId: "g2" }) }),
+    ]);
     await reopened.close();
   });
 
@@ -168,7 +204,10 @@ describe("Spool", () => {
       const redriving = spool.redrive();
       const results = await Promise.allSettled(appends);
       await redriving;
-      expect(results.filter((r) => r.status === "rejected"), `re-drive after ${hops} turns`).toEqual([]);
+      expect(
+        results.filter((r) => r.status === "rejected"),
+        `re-drive after ${hops} turns`,
+      ).toEqual([]);
       expect(spool.depth).toBe(301 - sent.flat().length);
       await spool.redrive();
       expect(spool.depth).toBe(0);
@@ -179,7 +218,11 @@ describe("Spool", () => {
 
   it("keeps depth equal to the acknowledged packets not yet re-driven, whatever appends and re-drives interleave", async () => {
     type Step = { appends: number; redrive: "none" | "ok" | "fail"; atTurn: number };
-    const step = fc.record({ appends: fc.integer({ min: 0, max: 40 }), redrive: fc.constantFrom("none", "ok", "fail"), atTurn: fc.integer({ min: 0, max: 6 }) });
+    const step = fc.record({
+      appends: fc.integer({ min: 0, max: 40 }),
+      redrive: fc.constantFrom("none", "ok", "fail"),
+      atTurn: fc.integer({ min: 0, max: 6 }),
+    });
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps: Step[]) => {
         const dir = scratchDir("spool-depth");
@@ -189,10 +232,13 @@ describe("Spool", () => {
         let acknowledged = 0;
         let next = 0;
         for (const { appends, redrive, atTurn } of steps) {
-          const pending = Array.from({ length: appends }, () => spool.append(packet(next++)).then(() => void (acknowledged += 1)));
+          const pending = Array.from({ length: appends }, () =>
+            spool.append(packet(next++)).then(() => void (acknowledged += 1)),
+          );
           await immediates(atTurn);
           failing = redrive === "fail";
-          if (redrive !== "none") await spool.redrive().catch((error: Error) => expect(error.message).toBe("redis down"));
+          if (redrive !== "none")
+            await spool.redrive().catch((error: Error) => expect(error.message).toBe("redis down"));
           await Promise.all(pending);
           expect(spool.depth).toBeGreaterThanOrEqual(0);
           expect(spool.depth).toBe(acknowledged - new Set(groupIds(sent)).size);

@@ -49,18 +49,27 @@ export class Spool {
   private readonly group: GroupCommit<Buffer>;
   private readonly writer: SegmentWriter;
 
-  private constructor(private readonly options: SpoolOptions, private readonly lock: SpoolLock, found: Segment[]) {
+  private constructor(
+    private readonly options: SpoolOptions,
+    private readonly lock: SpoolLock,
+    found: Segment[],
+  ) {
     const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     for (const segment of found) this.addClosed(segment);
     const last = found.at(-1);
-    this.writer = new SegmentWriter(options.dir, segmentBytes, last ? Number(SEGMENT_NAME.exec(last.name)![1]) + 1 : 0, {
-      synced: (packets, bytes) => {
-        this.pendingPackets += packets;
-        this.diskBytes += bytes;
+    this.writer = new SegmentWriter(
+      options.dir,
+      segmentBytes,
+      last ? Number(SEGMENT_NAME.exec(last.name)![1]) + 1 : 0,
+      {
+        synced: (packets, bytes) => {
+          this.pendingPackets += packets;
+          this.diskBytes += bytes;
+        },
+        sealed: (segment) => this.closed.push(segment),
+        resized: (deltaBytes) => (this.diskBytes += deltaBytes),
       },
-      sealed: (segment) => this.closed.push(segment),
-      resized: (deltaBytes) => (this.diskBytes += deltaBytes),
-    });
+    );
     this.group = new GroupCommit<Buffer>({
       maxGroupSize: Math.min(GROUP_BYTES, segmentBytes),
       sizeOf: (line) => line.length,
@@ -151,7 +160,11 @@ export class Spool {
 
   /** Sends one segment on in jobs of bounded size; false if the spool began closing meanwhile. */
   private async redriveSegment(segment: Segment): Promise<boolean> {
-    const { redriveBatchWeight: maxWeight = 100, redriveBatchBytes: maxBytes = 1024 * 1024, weightOf = () => 1 } = this.options;
+    const {
+      redriveBatchWeight: maxWeight = 100,
+      redriveBatchBytes: maxBytes = 1024 * 1024,
+      weightOf = () => 1,
+    } = this.options;
     let batch: unknown[] = [];
     let batchWeight = 0;
     let batchBytes = 0;

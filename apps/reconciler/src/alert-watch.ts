@@ -17,7 +17,17 @@ export class AlertWatch {
   private timer: NodeJS.Timeout | undefined;
   private active = false;
 
-  constructor(private readonly deps: { redis: RedisClient; prefix: string; sdkAppId: string; budget: CallBudget; log: Logger; pollMs?: number; onChange?: () => void }) {}
+  constructor(
+    private readonly deps: {
+      redis: RedisClient;
+      prefix: string;
+      sdkAppId: string;
+      budget: CallBudget;
+      log: Logger;
+      pollMs?: number;
+      onChange?: () => void;
+    },
+  ) {}
 
   /** Checks now, then every few seconds until stop(). */
   async start(): Promise<void> {
@@ -42,7 +52,12 @@ export class AlertWatch {
     if (active === this.active) return;
     this.active = active;
     budget.setExternalFactor(active ? ALERT_SHARE : 1);
-    log.warn({ sdkAppId, callsPerSecond: budget.currentRate }, active ? "Tencent reports an API over its rate limit: slowing down" : "over-limit alert over: back to the full budget");
+    log.warn(
+      { sdkAppId, callsPerSecond: budget.currentRate },
+      active
+        ? "Tencent reports an API over its rate limit: slowing down"
+        : "over-limit alert over: back to the full budget",
+    );
     this.deps.onChange?.();
   }
 }

@@ -8,7 +8,13 @@ import { TencentClient } from "./tencent-client.js";
 import { UserSigCache } from "./user-sig-cache.js";
 
 /** Everything one app's passes share: its REST client, UserSig, call budget and alert watch. */
-export type AppSession = { sdkAppId: string; client: TencentClient; budget: CallBudget; userSig: UserSigCache; alerts: AlertWatch };
+export type AppSession = {
+  sdkAppId: string;
+  client: TencentClient;
+  budget: CallBudget;
+  userSig: UserSigCache;
+  alerts: AlertWatch;
+};
 
 /**
  * One budget per app: Tencent's limits are per app (and per API), and every API of the app
@@ -20,7 +26,12 @@ export function createAppSession(
   deps: { redis: RedisClient; log: Logger; metrics?: ReconcilerMetrics; alertPollMs?: number },
 ): AppSession {
   const budget = new CallBudget(config.callsPerSecond);
-  const userSig = new UserSigCache({ sdkAppId: app.sdkAppId, secretKey: app.secretKey, identifier: config.adminIdentifier, nowMs: Date.now });
+  const userSig = new UserSigCache({
+    sdkAppId: app.sdkAppId,
+    secretKey: app.secretKey,
+    identifier: config.adminIdentifier,
+    nowMs: Date.now,
+  });
   const client = new TencentClient({
     baseUrl: config.apiBaseUrl,
     sdkAppId: app.sdkAppId,
@@ -34,7 +45,8 @@ export function createAppSession(
     nowMs: Date.now,
     onAttempt: (api, code) => {
       deps.metrics?.recordAttempt(api, code);
-      if (code === 60007 || code === 60011 || code === 60018 || code === 60019) deps.metrics?.setCallRate(app.sdkAppId, budget.currentRate);
+      if (code === 60007 || code === 60011 || code === 60018 || code === 60019)
+        deps.metrics?.setCallRate(app.sdkAppId, budget.currentRate);
     },
   });
   const alerts = new AlertWatch({

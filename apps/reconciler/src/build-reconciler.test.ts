@@ -30,7 +30,11 @@ beforeAll(async () => {
   // One stale row per group, so every group is active: the reconciler finds the rest.
   for (const groupId of ["@TGS#fake0", "@TGS#fake1", "@TGS#fake2"]) {
     const first = fake.truth(APP).find((m) => m.groupId === groupId)!;
-    await query(testDb.url, `INSERT INTO group_message_receipts VALUES ($1, $2, $3, 'Public', 0, 0, now() - interval '1 hour', now())`, [APP, groupId, first.msgSeq]);
+    await query(
+      testDb.url,
+      `INSERT INTO group_message_receipts VALUES ($1, $2, $3, 'Public', 0, 0, now() - interval '1 hour', now())`,
+      [APP, groupId, first.msgSeq],
+    );
   }
 });
 afterAll(async () => {
@@ -65,25 +69,36 @@ describe("the reconciler service", () => {
       METRICS_PORT: String(port),
       RECONCILE_INTERVAL_MS: "3600000",
     });
-    reconciler = await startReconciler(config, createLogger({ name: "reconciler", level: "silent" }), { alertPollMs: 50 });
+    reconciler = await startReconciler(config, createLogger({ name: "reconciler", level: "silent" }), {
+      alertPollMs: 50,
+    });
     const text = await waitFor("a completed pass", async () => {
       const scraped = await scrape();
-      return sample(scraped, `receipt_sync_reconcile_passes_total{sdk_app_id="${APP}",result="completed"}`) === 1 && scraped;
+      return (
+        sample(scraped, `receipt_sync_reconcile_passes_total{sdk_app_id="${APP}",result="completed"}`) === 1 && scraped
+      );
     });
     expect(sample(text, `receipt_sync_reconcile_call_rate{sdk_app_id="${APP}"}`)).toBe(10);
     expect(fake.exceeded(10)).toEqual([]);
     expect(await readCopy(testDb.url, APP)).toEqual(fake.truth(APP));
 
     await redis.del(rateLimitAlertKey(prefix, APP));
-    await waitFor("the full budget", async () => sample(await scrape(), `receipt_sync_reconcile_call_rate{sdk_app_id="${APP}"}`) === 40);
+    await waitFor(
+      "the full budget",
+      async () => sample(await scrape(), `receipt_sync_reconcile_call_rate{sdk_app_id="${APP}"}`) === 40,
+    );
   });
 
   it("exports what it checked, found, repaired and called", async () => {
     const text = await scrape();
     const repaired = sample(text, `receipt_sync_reconcile_repairs_total{sdk_app_id="${APP}"}`)!;
     expect(repaired).toBeGreaterThan(0);
-    expect(sample(text, `receipt_sync_reconcile_messages_checked_total{sdk_app_id="${APP}"}`)).toBe(fake.truth(APP).length);
-    expect(sample(text, `receipt_sync_reconcile_differences_total{sdk_app_id="${APP}",difference="missing"}`)).toBeGreaterThan(0);
+    expect(sample(text, `receipt_sync_reconcile_messages_checked_total{sdk_app_id="${APP}"}`)).toBe(
+      fake.truth(APP).length,
+    );
+    expect(
+      sample(text, `receipt_sync_reconcile_differences_total{sdk_app_id="${APP}",difference="missing"}`),
+    ).toBeGreaterThan(0);
     expect(sample(text, `receipt_sync_reconcile_api_calls_total{api="get_group_msg_receipt"}`)).toBeGreaterThan(0);
     const [audit] = await query<{ n: number }>(testDb.url, "SELECT count(*)::int AS n FROM reconcile_repairs");
     expect(audit!.n).toBe(repaired);

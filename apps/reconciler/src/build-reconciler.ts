@@ -27,16 +27,22 @@ export async function startReconciler(
   const redis = createRedis(config.redisUrl, "producer");
   let redisDown = false;
   redis.on("error", (error) => {
-    if (!redisDown) log.warn({ err: error.message }, "redis unreachable: over-limit alerts from the ingest cannot be read");
+    if (!redisDown)
+      log.warn({ err: error.message }, "redis unreachable: over-limit alerts from the ingest cannot be read");
     redisDown = true;
   });
   redis.on("ready", () => (redisDown = false));
   // An alert already in force must slow the very first pass; without Redis the passes still run.
-  await waitForRedis(redis, 2000).catch((error: unknown) => log.warn({ err: (error as Error).message }, "starting without redis"));
+  await waitForRedis(redis, 2000).catch((error: unknown) =>
+    log.warn({ err: (error as Error).message }, "starting without redis"),
+  );
   const metrics = createReconcilerMetrics();
-  const sessions = config.apps.map((app) => createAppSession(config, app, { redis, log, metrics, alertPollMs: options.alertPollMs }));
+  const sessions = config.apps.map((app) =>
+    createAppSession(config, app, { redis, log, metrics, alertPollMs: options.alertPollMs }),
+  );
   await Promise.all(sessions.map((s) => s.alerts.start()));
-  const metricsServer: Server | undefined = config.metricsPort === undefined ? undefined : await serveMetrics(metrics.registry, config.metricsPort);
+  const metricsServer: Server | undefined =
+    config.metricsPort === undefined ? undefined : await serveMetrics(metrics.registry, config.metricsPort);
 
   const stopping = new AbortController();
   const passOnce = async (session: AppSession): Promise<void> => {
@@ -45,12 +51,22 @@ export async function startReconciler(
     try {
       report = await runPass(
         { db, client: session.client, nowMs: Date.now, events: metrics.passEvents(session.sdkAppId) },
-        { sdkAppId: session.sdkAppId, sinceMs: Date.now() - config.lookbackMs, receiptBatch: config.receiptBatch, groupsInFlight: config.groupsInFlight, signal: stopping.signal },
+        {
+          sdkAppId: session.sdkAppId,
+          sinceMs: Date.now() - config.lookbackMs,
+          receiptBatch: config.receiptBatch,
+          groupsInFlight: config.groupsInFlight,
+          signal: stopping.signal,
+        },
       );
       logReport(log, report);
     } catch (error) {
-      if (stopping.signal.aborted) return log.info({ sdkAppId: session.sdkAppId }, "pass cut short by shutdown; repairs made so far are kept");
-      log.error({ sdkAppId: session.sdkAppId, err: error instanceof Error ? error.message : String(error) }, "pass failed");
+      if (stopping.signal.aborted)
+        return log.info({ sdkAppId: session.sdkAppId }, "pass cut short by shutdown; repairs made so far are kept");
+      log.error(
+        { sdkAppId: session.sdkAppId, err: error instanceof Error ? error.message : String(error) },
+        "pass failed",
+      );
     }
     metrics.recordPass(report, session.sdkAppId, secondsSince(startedAt));
   };
@@ -60,7 +76,16 @@ export async function startReconciler(
       await realClock.sleep(config.intervalMs, stopping.signal).catch(() => undefined); // woken by shutdown
     }
   })();
-  log.info({ apps: sessions.map((s) => s.sdkAppId), host: config.apiBaseUrl, callsPerSecond: config.callsPerSecond, intervalMs: config.intervalMs, lookbackMs: config.lookbackMs }, "reconciler started");
+  log.info(
+    {
+      apps: sessions.map((s) => s.sdkAppId),
+      host: config.apiBaseUrl,
+      callsPerSecond: config.callsPerSecond,
+      intervalMs: config.intervalMs,
+      lookbackMs: config.lookbackMs,
+    },
+    "reconciler started",
+  );
 
   const stepMs = config.shutdownTimeoutMs;
   const shutdown = createShutdown(
@@ -74,8 +99,16 @@ export async function startReconciler(
           await loop;
         },
       },
-      { name: "close metrics", timeoutMs: stepMs, run: () => new Promise((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve())) },
-      { name: "close redis", timeoutMs: stepMs, run: async () => void (await redis.quit().catch(() => redis.disconnect())) },
+      {
+        name: "close metrics",
+        timeoutMs: stepMs,
+        run: () => new Promise((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve())),
+      },
+      {
+        name: "close redis",
+        timeoutMs: stepMs,
+        run: async () => void (await redis.quit().catch(() => redis.disconnect())),
+      },
       { name: "close database", timeoutMs: stepMs, run: () => db.$disconnect() },
     ],
     log,
@@ -88,5 +121,6 @@ function logReport(log: Logger, report: PassReport): void {
   const line = { ...summary, differences: differences.length, skipped: skips.length };
   if (report.stopped) log.error(line, "pass stopped: fix the cause and the next pass starts afresh");
   else log.info(line, "pass completed");
-  for (const d of differences) log.debug({ groupId: d.groupId, msgSeq: d.msgSeq, differences: d.differences, repaired: d.repaired }, "difference");
+  for (const d of differences)
+    log.debug({ groupId: d.groupId, msgSeq: d.msgSeq, differences: d.differences, repaired: d.repaired }, "difference");
 }

@@ -39,7 +39,10 @@ export class CallBudget {
   private penalizedAtMs = Number.NEGATIVE_INFINITY;
   private externalFactor = 1;
 
-  constructor(private readonly callsPerSecond: number, private readonly clock: Clock = realClock) {}
+  constructor(
+    private readonly callsPerSecond: number,
+    private readonly clock: Clock = realClock,
+  ) {}
 
   /** Resolves when the caller may send one call; turns are taken in order of asking. */
   take(signal?: AbortSignal): Promise<void> {

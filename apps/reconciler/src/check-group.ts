@@ -1,26 +1,54 @@
-import { applyRepairs, findStoredReceipts, messageKey, receiptDifferences, type Repair, type Skip } from "@receipt-sync/db";
+import {
+  applyRepairs,
+  findStoredReceipts,
+  messageKey,
+  receiptDifferences,
+  type Repair,
+  type Skip,
+} from "@receipt-sync/db";
 import { NO_RECEIPT_CODE, receiptCountsSchema, receiptDetailSchema } from "@receipt-sync/protocol";
 import { skipFor, stopFor, type DifferenceRow, type Failure, type PassContext, type Stop } from "./pass-types.js";
 
 /** Readers of one message span one or two pages (at most 200 members); this only stops a runaway cursor. */
 const MAX_DETAIL_PAGES = 10;
 
-export type GroupResult = { checked: number; noReceipt: number; differences: DifferenceRow[]; repaired: number; skips: Skip[]; stop?: Stop };
+export type GroupResult = {
+  checked: number;
+  noReceipt: number;
+  differences: DifferenceRow[];
+  repaired: number;
+  skips: Skip[];
+  stop?: Stop;
+};
 
 /**
  * Fetches the counts of `seqs` in batches, the readers only where our row is missing or differs,
  * and merges Tencent's answer into the tables batch by batch (unless this is a dry run).
  */
-export async function checkGroup(ctx: PassContext, groupId: string, groupType: string, seqs: readonly number[]): Promise<GroupResult> {
+export async function checkGroup(
+  ctx: PassContext,
+  groupId: string,
+  groupType: string,
+  seqs: readonly number[],
+): Promise<GroupResult> {
   const result: GroupResult = { checked: 0, noReceipt: 0, differences: [], repaired: 0, skips: [] };
   for (let i = 0; i < seqs.length; i += ctx.receiptBatch) {
     const batch = seqs.slice(i, i + ctx.receiptBatch);
-    const counts = await ctx.client.call("get_group_msg_receipt", { GroupId: groupId, MsgSeqList: batch.map((MsgSeq) => ({ MsgSeq })) }, receiptCountsSchema, ctx.signal);
+    const counts = await ctx.client.call(
+      "get_group_msg_receipt",
+      { GroupId: groupId, MsgSeqList: batch.map((MsgSeq) => ({ MsgSeq })) },
+      receiptCountsSchema,
+      ctx.signal,
+    );
     if (!counts.ok) {
       if (settle(result, counts, groupId, counts.kind === "group_gone" ? [null] : batch)) return result;
       continue;
     }
-    const stored = await findStoredReceipts(ctx.db, ctx.sdkAppId, batch.map((msgSeq) => ({ groupId, msgSeq })));
+    const stored = await findStoredReceipts(
+      ctx.db,
+      ctx.sdkAppId,
+      batch.map((msgSeq) => ({ groupId, msgSeq })),
+    );
     const repairs: Repair[] = [];
     const rows: DifferenceRow[] = [];
     for (const item of counts.value.GroupMsgReceiptList) {
@@ -29,16 +57,32 @@ export async function checkGroup(ctx: PassContext, groupId: string, groupType: s
         continue;
       }
       if (item.Code !== 0) {
-        result.skips.push({ groupId, msgSeq: item.MsgSeq, api: "get_group_msg_receipt", errorCode: item.Code, errorInfo: "per-message Code" });
+        result.skips.push({
+          groupId,
+          msgSeq: item.MsgSeq,
+          api: "get_group_msg_receipt",
+          errorCode: item.Code,
+          errorInfo: "per-message Code",
+        });
         continue;
       }
       result.checked += 1;
       const ours = stored.get(messageKey(groupId, item.MsgSeq));
       // Counts that agree with a reader list of the same size need no detail call.
-      if (ours && ours.readNum === item.ReadNum && ours.unreadNum === item.UnreadNum && ours.readers.length === item.ReadNum) continue;
-      const readers = item.ReadNum === 0 ? { ok: true as const, accounts: [], sentAtMs: counts.sentAtMs } : await fetchReaders(ctx, groupId, item.MsgSeq);
+      if (
+        ours &&
+        ours.readNum === item.ReadNum &&
+        ours.unreadNum === item.UnreadNum &&
+        ours.readers.length === item.ReadNum
+      )
+        continue;
+      const readers =
+        item.ReadNum === 0
+          ? { ok: true as const, accounts: [], sentAtMs: counts.sentAtMs }
+          : await fetchReaders(ctx, groupId, item.MsgSeq);
       if (!readers.ok) {
-        if (settle(result, readers, groupId, [readers.kind === "group_gone" ? null : item.MsgSeq])) return flush(ctx, result, repairs, rows);
+        if (settle(result, readers, groupId, [readers.kind === "group_gone" ? null : item.MsgSeq]))
+          return flush(ctx, result, repairs, rows);
         continue;
       }
       const theirs = { readNum: item.ReadNum, unreadNum: item.UnreadNum, readers: readers.accounts };
@@ -72,10 +116,17 @@ function settle(result: GroupResult, failure: Failure, groupId: string, seqs: (n
   return failure.kind === "group_gone";
 }
 
-async function flush(ctx: PassContext, result: GroupResult, repairs: Repair[], rows: DifferenceRow[]): Promise<GroupResult> {
+async function flush(
+  ctx: PassContext,
+  result: GroupResult,
+  repairs: Repair[],
+  rows: DifferenceRow[],
+): Promise<GroupResult> {
   if (rows.length === 0) return result;
   if (!ctx.dryRun) {
-    const applied = new Set((await applyRepairs(ctx.db, ctx.sdkAppId, repairs)).map((a) => messageKey(a.groupId, a.msgSeq)));
+    const applied = new Set(
+      (await applyRepairs(ctx.db, ctx.sdkAppId, repairs)).map((a) => messageKey(a.groupId, a.msgSeq)),
+    );
     for (const row of rows) row.repaired = applied.has(messageKey(row.groupId, row.msgSeq));
     result.repaired += applied.size;
   }
@@ -86,7 +137,11 @@ async function flush(ctx: PassContext, result: GroupResult, repairs: Repair[], r
 }
 
 /** Every reader of one message: pages until the finished flag (either spelling), an empty cursor or a short page. */
-async function fetchReaders(ctx: PassContext, groupId: string, msgSeq: number): Promise<{ ok: true; accounts: string[]; sentAtMs: number } | Failure> {
+async function fetchReaders(
+  ctx: PassContext,
+  groupId: string,
+  msgSeq: number,
+): Promise<{ ok: true; accounts: string[]; sentAtMs: number } | Failure> {
   const accounts: string[] = [];
   let cursor = "";
   let sentAtMs = 0;
@@ -97,7 +152,12 @@ async function fetchReaders(ctx: PassContext, groupId: string, msgSeq: number): 
     // The last page's time: every reader listed had read by then.
     sentAtMs = detail.sentAtMs;
     accounts.push(...detail.value.accounts);
-    if (detail.value.finished === true || detail.value.cursor === "" || detail.value.accounts.length < ctx.detailPageSize) break;
+    if (
+      detail.value.finished === true ||
+      detail.value.cursor === "" ||
+      detail.value.accounts.length < ctx.detailPageSize
+    )
+      break;
     cursor = detail.value.cursor;
   }
   return { ok: true, accounts, sentAtMs };

@@ -17,7 +17,11 @@ const MAX_GAP_SEQS = 1000;
  *   message until it reaches messages sent before the window.
  * Placeholder messages (expired, failed or deleted) are left out.
  */
-export async function chooseMessages(ctx: PassContext, group: ActiveGroup, nextMsgSeq: number | undefined): Promise<{ ok: true; seqs: number[] } | Failure> {
+export async function chooseMessages(
+  ctx: PassContext,
+  group: ActiveGroup,
+  nextMsgSeq: number | undefined,
+): Promise<{ ok: true; seqs: number[] } | Failure> {
   const chosen = new Set(group.recentSeqs);
   const newestOnline = nextMsgSeq === undefined ? undefined : nextMsgSeq - 1;
 
@@ -29,7 +33,8 @@ export async function chooseMessages(ctx: PassContext, group: ActiveGroup, nextM
 
   let gaps = 0;
   for (let i = 1; i < group.knownSeqs.length && gaps < MAX_GAP_SEQS; i++) {
-    for (let seq = group.knownSeqs[i - 1]! + 1; seq < group.knownSeqs[i]! && gaps < MAX_GAP_SEQS; seq++, gaps++) chosen.add(seq);
+    for (let seq = group.knownSeqs[i - 1]! + 1; seq < group.knownSeqs[i]! && gaps < MAX_GAP_SEQS; seq++, gaps++)
+      chosen.add(seq);
   }
 
   const oldestRecent = group.recentSeqs[0];
@@ -42,11 +47,21 @@ export async function chooseMessages(ctx: PassContext, group: ActiveGroup, nextM
 }
 
 /** Pages group_msg_get_simple down from `fromSeq` until `done(seq)`, the window's start or the end. */
-async function pageHistory(ctx: PassContext, groupId: string, fromSeq: number, done: (seq: number) => boolean): Promise<{ ok: true; seqs: number[] } | Failure> {
+async function pageHistory(
+  ctx: PassContext,
+  groupId: string,
+  fromSeq: number,
+  done: (seq: number) => boolean,
+): Promise<{ ok: true; seqs: number[] } | Failure> {
   const seqs: number[] = [];
   let top = fromSeq;
   for (let page = 0; page < MAX_HISTORY_PAGES && top >= 1; page++) {
-    const result = await ctx.client.call("group_msg_get_simple", { GroupId: groupId, ReqMsgNumber: MAX_HISTORY_PAGE, ReqMsgSeq: top }, historySchema, ctx.signal);
+    const result = await ctx.client.call(
+      "group_msg_get_simple",
+      { GroupId: groupId, ReqMsgNumber: MAX_HISTORY_PAGE, ReqMsgSeq: top },
+      historySchema,
+      ctx.signal,
+    );
     if (!result.ok) return result;
     const messages = result.value.RspMsgList;
     for (const message of messages) {

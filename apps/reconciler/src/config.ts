@@ -4,22 +4,44 @@ import { z } from "zod";
 
 const appIds = z
   .string()
-  .transform((v) => v.split(",").map((id) => id.trim()).filter((id) => id !== ""))
-  .pipe(z.array(z.string().regex(/^[0-9]{1,18}$/, "must list numeric SDKAppIDs")).min(1, "must list at least one SDKAppID"));
+  .transform((v) =>
+    v
+      .split(",")
+      .map((id) => id.trim())
+      .filter((id) => id !== ""),
+  )
+  .pipe(
+    z.array(z.string().regex(/^[0-9]{1,18}$/, "must list numeric SDKAppIDs")).min(1, "must list at least one SDKAppID"),
+  );
 
 // `1400000000:key,1400000001:key`. A SecretKey is hex in the console; anything without a comma
 // is accepted, and the text after the first colon is the key.
 const secretKeys = z
   .string()
-  .transform((v) => v.split(",").map((pair) => pair.trim()).filter((pair) => pair !== ""))
-  .pipe(z.array(z.string().regex(/^[0-9]{1,18}:.+$/, "must be SDKAPPID:SECRETKEY pairs separated by commas")).min(1, "must hold at least one SDKAPPID:SECRETKEY pair"))
-  .transform((pairs) => new Map(pairs.map((pair) => [pair.slice(0, pair.indexOf(":")), pair.slice(pair.indexOf(":") + 1)] as const)));
+  .transform((v) =>
+    v
+      .split(",")
+      .map((pair) => pair.trim())
+      .filter((pair) => pair !== ""),
+  )
+  .pipe(
+    z
+      .array(z.string().regex(/^[0-9]{1,18}:.+$/, "must be SDKAPPID:SECRETKEY pairs separated by commas"))
+      .min(1, "must hold at least one SDKAPPID:SECRETKEY pair"),
+  )
+  .transform(
+    (pairs) =>
+      new Map(pairs.map((pair) => [pair.slice(0, pair.indexOf(":")), pair.slice(pair.indexOf(":") + 1)] as const)),
+  );
 
 // A bare host means HTTPS, as Tencent serves it; a full http(s):// URL is for a fake or a proxy.
 const apiBase = z
   .string()
   .trim()
-  .regex(/^(https?:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~/-]*)?|[A-Za-z0-9.-]+(:[0-9]+)?)$/, "must be a host name such as adminapisgp.im.qcloud.com, or an http(s):// URL")
+  .regex(
+    /^(https?:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~/-]*)?|[A-Za-z0-9.-]+(:[0-9]+)?)$/,
+    "must be a host name such as adminapisgp.im.qcloud.com, or an http(s):// URL",
+  )
   .default("console.tim.qq.com")
   .transform((v) => (/^https?:\/\//.test(v) ? v.replace(/\/+$/, "") : `https://${v}`));
 
@@ -40,7 +62,12 @@ export const envSchema = z.object({
   REDIS_URL: envRedisUrl,
   QUEUE_PREFIX: envQueuePrefix,
   SHUTDOWN_TIMEOUT_MS: envPositiveInt(10_000),
-  METRICS_PORT: z.string().regex(/^[0-9]+$/, "must be a port number").transform(Number).pipe(z.int().min(1).max(65535)).optional(),
+  METRICS_PORT: z
+    .string()
+    .regex(/^[0-9]+$/, "must be a port number")
+    .transform(Number)
+    .pipe(z.int().min(1).max(65535))
+    .optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -82,7 +109,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): ReconcilerConfig {
   const appIdsToReconcile = parsed.SDKAPPID ?? [...parsed.TENCENT_SECRET_KEYS.keys()];
   const apps = appIdsToReconcile.map((sdkAppId) => {
     const secretKey = parsed.TENCENT_SECRET_KEYS.get(sdkAppId);
-    if (secretKey === undefined) throw new ConfigError(`config error: TENCENT_SECRET_KEYS has no key for SDKAppID ${sdkAppId} (add ${sdkAppId}:<SecretKey>, or remove it from SDKAPPID)`);
+    if (secretKey === undefined)
+      throw new ConfigError(
+        `config error: TENCENT_SECRET_KEYS has no key for SDKAppID ${sdkAppId} (add ${sdkAppId}:<SecretKey>, or remove it from SDKAPPID)`,
+      );
     return { sdkAppId, secretKey };
   });
   return {

@@ -8,7 +8,8 @@ export function parseDuration(text: string): number | undefined {
   return Number(match[1]) * { s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 }[match[2] as "s" | "m" | "h" | "d"];
 }
 
-const state = (s: ReceiptState | undefined) => (s ? `${s.readNum}/${s.unreadNum}, ${s.readers.length} readers` : "(none)");
+const state = (s: ReceiptState | undefined) =>
+  s ? `${s.readNum}/${s.unreadNum}, ${s.readers.length} readers` : "(none)";
 
 /** One row per message that differs, for console.table. */
 export function differenceTable(report: PassReport): Record<string, string | number>[] {
@@ -32,14 +33,18 @@ export function summaryLine(report: PassReport): string {
 }
 
 /** A progress bar on stderr, redrawn in place; only on a terminal, so logs and pipes stay clean. */
-export function progressBar(stream: NodeJS.WriteStream): ((p: { groupsDone: number; groups: number; checked: number; differences: number }) => void) & { end: () => void } {
+export function progressBar(
+  stream: NodeJS.WriteStream,
+): ((p: { groupsDone: number; groups: number; checked: number; differences: number }) => void) & { end: () => void } {
   let drawn = false;
   const draw = Object.assign(
     (p: { groupsDone: number; groups: number; checked: number; differences: number }) => {
       if (!stream.isTTY) return;
       const width = 30;
       const filled = p.groups > 0 ? Math.round((p.groupsDone / p.groups) * width) : width;
-      stream.write(`\r[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${p.groupsDone}/${p.groups} groups, ${p.checked} messages checked, ${p.differences} differ`);
+      stream.write(
+        `\r[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${p.groupsDone}/${p.groups} groups, ${p.checked} messages checked, ${p.differences} differ`,
+      );
       drawn = true;
     },
     {

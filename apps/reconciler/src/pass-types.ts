@@ -41,7 +41,9 @@ export type Failure = Extract<CallResult<unknown>, { ok: false }>;
 
 /** A failure that ends the pass, or undefined for one that is recorded and skipped. */
 export function stopFor(failure: Failure): Stop | undefined {
-  return failure.kind === "configuration" || failure.kind === "gave_up" ? { kind: failure.kind, api: failure.api, code: failure.code, info: failure.info } : undefined;
+  return failure.kind === "configuration" || failure.kind === "gave_up"
+    ? { kind: failure.kind, api: failure.api, code: failure.code, info: failure.info }
+    : undefined;
 }
 
 export function skipFor(failure: Failure, groupId: string, msgSeq: number | null): Skip {

@@ -9,7 +9,8 @@ import { loadConfig } from "./config.js";
 import { differenceTable, parseDuration, progressBar, summaryLine } from "./format-report.js";
 import { runPass } from "./run-pass.js";
 
-const USAGE = "usage: npm run reconcile -- --app <SdkAppid> [--group <GroupId> [--seq <MsgSeq>]] [--since 6h] [--dry-run] [--json]";
+const USAGE =
+  "usage: npm run reconcile -- --app <SdkAppid> [--group <GroupId> [--seq <MsgSeq>]] [--since 6h] [--dry-run] [--json]";
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -19,7 +20,14 @@ function fail(message: string): never {
 let values;
 try {
   ({ values } = parseArgs({
-    options: { app: { type: "string" }, group: { type: "string" }, seq: { type: "string" }, since: { type: "string" }, "dry-run": { type: "boolean" }, json: { type: "boolean" } },
+    options: {
+      app: { type: "string" },
+      group: { type: "string" },
+      seq: { type: "string" },
+      since: { type: "string" },
+      "dry-run": { type: "boolean" },
+      json: { type: "boolean" },
+    },
   }));
 } catch (error) {
   fail(error instanceof Error ? error.message : String(error));
@@ -43,7 +51,10 @@ const interrupted = new AbortController();
 process.once("SIGINT", () => interrupted.abort(new Error("interrupted")));
 const progress = progressBar(process.stderr);
 try {
-  await waitForRedis(redis, 1000).then(() => session.alerts.check(), () => undefined);
+  await waitForRedis(redis, 1000).then(
+    () => session.alerts.check(),
+    () => undefined,
+  );
   const report = await runPass(
     { db, client: session.client, nowMs: Date.now },
     {
@@ -63,7 +74,10 @@ try {
     console.log(JSON.stringify(report, null, 2));
   } else {
     if (report.differences.length > 0) console.table(differenceTable(report));
-    for (const s of report.skips) console.log(`skipped ${s.groupId}${s.msgSeq === null ? "" : ` MsgSeq ${s.msgSeq}`}: ${s.api} answered ${s.errorCode} ${s.errorInfo}`);
+    for (const s of report.skips)
+      console.log(
+        `skipped ${s.groupId}${s.msgSeq === null ? "" : ` MsgSeq ${s.msgSeq}`}: ${s.api} answered ${s.errorCode} ${s.errorInfo}`,
+      );
     console.log(summaryLine(report));
   }
   if (report.stopped) {

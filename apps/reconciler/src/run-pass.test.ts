@@ -26,17 +26,35 @@ afterAll(async () => {
   await testDb.drop();
 });
 beforeEach(async () => {
-  await query(testDb.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events, reconcile_repairs, reconcile_skips");
+  await query(
+    testDb.url,
+    "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events, reconcile_repairs, reconcile_skips",
+  );
 });
 afterEach(() => fake?.close());
 
-async function startFake(options: Partial<FakeTencentOptions> = {}, groups = 4, messages = 6): Promise<Record<string, unknown>[]> {
+async function startFake(
+  options: Partial<FakeTencentOptions> = {},
+  groups = 4,
+  messages = 6,
+): Promise<Record<string, unknown>[]> {
   fake = await FakeTencent.start({ apps: { [APP]: KEY }, ...options });
-  return seedFake(fake, { sdkAppId: APP, groups, messagesPerGroup: messages, startMs: Date.now() - 6 * 3600_000, seed: 7 }).callbacks;
+  return seedFake(fake, {
+    sdkAppId: APP,
+    groups,
+    messagesPerGroup: messages,
+    startMs: Date.now() - 6 * 3600_000,
+    seed: 7,
+  }).callbacks;
 }
 
 function client(overrides: { secretKey?: string } = {}) {
-  const userSig = new UserSigCache({ sdkAppId: APP, secretKey: overrides.secretKey ?? KEY, identifier: "administrator", nowMs: Date.now });
+  const userSig = new UserSigCache({
+    sdkAppId: APP,
+    secretKey: overrides.secretKey ?? KEY,
+    identifier: "administrator",
+    nowMs: Date.now,
+  });
   const tencent = new TencentClient({
     baseUrl: fake.url,
     sdkAppId: APP,
@@ -57,7 +75,10 @@ const pass = (tencent: TencentClient, options: Partial<PassOptions> = {}) =>
 
 /** Delivers every `keep`-th callback to the tables, as if the rest were lost. */
 async function deliverSome(callbacks: Record<string, unknown>[], keep = 3): Promise<void> {
-  await applyReceipts(db, callbacks.filter((_, i) => i % keep === 0).map((body) => packetOf(APP, body)));
+  await applyReceipts(
+    db,
+    callbacks.filter((_, i) => i % keep === 0).map((body) => packetOf(APP, body)),
+  );
 }
 
 describe("a reconcile pass", () => {
@@ -94,8 +115,13 @@ describe("a reconcile pass", () => {
   it("finds messages no callback ever told us of: newer ones, gaps, and older ones in the window", async () => {
     const callbacks = await startFake({}, 1, 30);
     // Keep only callbacks of messages 10 to 20 (and not all of those): 1-9 and 21-30 are unknown.
-    const middle = callbacks.filter((c) => (c.GroupMsgReceiptList as { MsgSeq: number }[]).every((m) => m.MsgSeq >= 10 && m.MsgSeq <= 20));
-    await applyReceipts(db, middle.filter((_, i) => i % 2 === 0).map((body) => packetOf(APP, body)));
+    const middle = callbacks.filter((c) =>
+      (c.GroupMsgReceiptList as { MsgSeq: number }[]).every((m) => m.MsgSeq >= 10 && m.MsgSeq <= 20),
+    );
+    await applyReceipts(
+      db,
+      middle.filter((_, i) => i % 2 === 0).map((body) => packetOf(APP, body)),
+    );
     const report = await pass(client().tencent);
     expect(await readCopy(testDb.url, APP)).toEqual(fake.truth(APP));
     expect(report.noReceipt).toBeGreaterThan(0);
@@ -159,7 +185,10 @@ describe("a reconcile pass as an API citizen", () => {
 
   it("stops as a configuration error when a new UserSig is refused as expired too", async () => {
     await startFake();
-    await applyReceipts(db, [packetOf(APP, fake.read(APP, "@TGS#fake0", "late-reader", [1], Date.now()) ?? {})].filter(Boolean));
+    await applyReceipts(
+      db,
+      [packetOf(APP, fake.read(APP, "@TGS#fake0", "late-reader", [1], Date.now()) ?? {})].filter(Boolean),
+    );
     fake.inject({ api: "get_group_info", errorCode: 70001, times: 2 });
     const report = await pass(client().tencent);
     expect(report.stopped).toMatchObject({ kind: "configuration", code: 70001 });
@@ -187,7 +216,8 @@ describe("a reconcile pass as an API citizen", () => {
       { group_id: "@TGS#fake2", msg_seq: null, api: "get_group_msg_receipt", error_code: 10010 },
     ]);
     const copy = await readCopy(testDb.url, APP);
-    const others = (rows: { groupId: string }[]) => rows.filter((r) => r.groupId === "@TGS#fake0" || r.groupId === "@TGS#fake3");
+    const others = (rows: { groupId: string }[]) =>
+      rows.filter((r) => r.groupId === "@TGS#fake0" || r.groupId === "@TGS#fake3");
     expect(others(copy)).toEqual(others(fake.truth(APP)));
   });
 
@@ -196,12 +226,29 @@ describe("a reconcile pass as an API citizen", () => {
     const [first, second] = fake.truth(APP);
     fake.group(APP, first!.groupId).members.push("x\ud800");
     fake.read(APP, first!.groupId, "x\ud800", [first!.msgSeq], Date.now() - 1000);
-    await applyReceipts(db, [packetOf(APP, { CallbackCommand: "Group.CallbackAfterReadReceipt", GroupId: first!.groupId, Type: "Public", GroupMsgReceiptList: [{ MsgSeq: second!.msgSeq, ReadNum: 0, UnreadNum: 0 }], EventTime: Date.now() - 500 })]);
+    await applyReceipts(db, [
+      packetOf(APP, {
+        CallbackCommand: "Group.CallbackAfterReadReceipt",
+        GroupId: first!.groupId,
+        Type: "Public",
+        GroupMsgReceiptList: [{ MsgSeq: second!.msgSeq, ReadNum: 0, UnreadNum: 0 }],
+        EventTime: Date.now() - 500,
+      }),
+    ]);
     const report = await pass(client().tencent);
-    expect(report.skips).toEqual([expect.objectContaining({ groupId: first!.groupId, msgSeq: first!.msgSeq, api: "get_group_msg_receipt_detail", errorCode: -1 })]);
+    expect(report.skips).toEqual([
+      expect.objectContaining({
+        groupId: first!.groupId,
+        msgSeq: first!.msgSeq,
+        api: "get_group_msg_receipt_detail",
+        errorCode: -1,
+      }),
+    ]);
     const copy = await readCopy(testDb.url, APP);
     expect(copy.find((r) => r.msgSeq === first!.msgSeq)).toBeUndefined();
-    expect(copy.filter((r) => r.msgSeq !== first!.msgSeq)).toEqual(fake.truth(APP).filter((r) => r.msgSeq !== first!.msgSeq));
+    expect(copy.filter((r) => r.msgSeq !== first!.msgSeq)).toEqual(
+      fake.truth(APP).filter((r) => r.msgSeq !== first!.msgSeq),
+    );
   });
 
   it.each(["IsFinish", "IsFinished"] as const)("reads the readers' finished flag spelled %s", async (finishedFlag) => {
@@ -212,10 +259,23 @@ describe("a reconcile pass as an API citizen", () => {
     for (const member of group.members.slice(1, 6)) fake.read(APP, "flag", member, [exact], Date.now() - 40_000);
     for (const member of group.members.slice(1)) fake.read(APP, "flag", member, [paged], Date.now() - 30_000);
     // One callback with no readers listed: the pass finds both messages lacking every reader.
-    await applyReceipts(db, [packetOf(APP, { CallbackCommand: "Group.CallbackAfterReadReceipt", GroupId: "flag", Type: "Public", GroupMsgReceiptList: [{ MsgSeq: exact, ReadNum: 0, UnreadNum: 12 }, { MsgSeq: paged, ReadNum: 0, UnreadNum: 12 }], EventTime: Date.now() - 45_000 })]);
+    await applyReceipts(db, [
+      packetOf(APP, {
+        CallbackCommand: "Group.CallbackAfterReadReceipt",
+        GroupId: "flag",
+        Type: "Public",
+        GroupMsgReceiptList: [
+          { MsgSeq: exact, ReadNum: 0, UnreadNum: 12 },
+          { MsgSeq: paged, ReadNum: 0, UnreadNum: 12 },
+        ],
+        EventTime: Date.now() - 45_000,
+      }),
+    ]);
     const report = await pass(client().tencent, { groupId: "flag", detailPageSize: 5 });
     // 5 readers in pages of 5: one page, and the flag ends it; 12 readers: pages of 5, 5 and 2.
     expect(report.calls.get_group_msg_receipt_detail).toBe(1 + 3);
-    expect((await readCopy(testDb.url, APP)).filter((r) => r.groupId === "flag")).toEqual(fake.truth(APP).filter((r) => r.groupId === "flag"));
+    expect((await readCopy(testDb.url, APP)).filter((r) => r.groupId === "flag")).toEqual(
+      fake.truth(APP).filter((r) => r.groupId === "flag"),
+    );
   });
 });

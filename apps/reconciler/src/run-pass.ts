@@ -1,4 +1,11 @@
-import { findActiveGroups, findGroupSummary, recordSkips, type ActiveGroup, type Database, type Skip } from "@receipt-sync/db";
+import {
+  findActiveGroups,
+  findGroupSummary,
+  recordSkips,
+  type ActiveGroup,
+  type Database,
+  type Skip,
+} from "@receipt-sync/db";
 import { MAX_DETAIL_PAGE, MAX_GROUP_INFO_IDS, groupInfoSchema, type RestApi } from "@receipt-sync/protocol";
 import { checkGroup, type GroupResult } from "./check-group.js";
 import { chooseMessages } from "./choose-messages.js";
@@ -61,7 +68,19 @@ export async function runPass(deps: PassDeps, options: PassOptions): Promise<Pas
     signal,
     events: deps.events ?? {},
   };
-  const report: PassReport = { sdkAppId: options.sdkAppId, dryRun: ctx.dryRun, startedAt: new Date(startedAtMs).toISOString(), durationMs: 0, groups: 0, checked: 0, noReceipt: 0, differences: [], repaired: 0, skips: [], calls: {} };
+  const report: PassReport = {
+    sdkAppId: options.sdkAppId,
+    dryRun: ctx.dryRun,
+    startedAt: new Date(startedAtMs).toISOString(),
+    durationMs: 0,
+    groups: 0,
+    checked: 0,
+    noReceipt: 0,
+    differences: [],
+    repaired: 0,
+    skips: [],
+    calls: {},
+  };
 
   const groups = await groupsToCheck(ctx, options);
   report.groups = groups.length;
@@ -79,7 +98,12 @@ export async function runPass(deps: PassDeps, options: PassOptions): Promise<Pas
     addUp(report, result, ctx.events);
     if (report.stopped) stopping.abort(new Error("pass stopped"));
     groupsDone += 1;
-    options.onProgress?.({ groupsDone, groups: plans.length, checked: report.checked, differences: report.differences.length });
+    options.onProgress?.({
+      groupsDone,
+      groups: plans.length,
+      checked: report.checked,
+      differences: report.differences.length,
+    });
   });
 
   if (!ctx.dryRun) await recordSkips(deps.db, options.sdkAppId, report.skips, deps.nowMs());
@@ -93,10 +117,22 @@ export async function runPass(deps: PassDeps, options: PassOptions): Promise<Pas
 
 /** Groups with events in the window; a group named by hand is checked even without. */
 async function groupsToCheck(ctx: PassContext, options: PassOptions): Promise<ActiveGroup[]> {
-  const active = await findActiveGroups(ctx.db, { sdkAppId: ctx.sdkAppId, sinceMs: ctx.sinceMs, groupId: options.groupId });
+  const active = await findActiveGroups(ctx.db, {
+    sdkAppId: ctx.sdkAppId,
+    sinceMs: ctx.sinceMs,
+    groupId: options.groupId,
+  });
   if (options.groupId === undefined || active.length > 0) return active;
   const held = await findGroupSummary(ctx.db, { sdkAppId: ctx.sdkAppId, groupId: options.groupId });
-  return [{ groupId: options.groupId, groupType: held?.groupType ?? "", newestSeq: held?.newestSeq ?? 0, recentSeqs: [], knownSeqs: [] }];
+  return [
+    {
+      groupId: options.groupId,
+      groupType: held?.groupType ?? "",
+      newestSeq: held?.newestSeq ?? 0,
+      recentSeqs: [],
+      knownSeqs: [],
+    },
+  ];
 }
 
 /** get_group_info for every group, 50 at a time: NextMsgSeq (anything new?), the type, or gone. */
@@ -104,7 +140,10 @@ async function planGroups(ctx: PassContext, groups: ActiveGroup[], report: PassR
   const plans: GroupPlan[] = [];
   for (let i = 0; i < groups.length && !report.stopped; i += MAX_GROUP_INFO_IDS) {
     const chunk = groups.slice(i, i + MAX_GROUP_INFO_IDS);
-    const body = { GroupIdList: chunk.map((g) => g.groupId), ResponseFilter: { GroupBaseInfoFilter: ["Type", "NextMsgSeq", "LastMsgTime"] } };
+    const body = {
+      GroupIdList: chunk.map((g) => g.groupId),
+      ResponseFilter: { GroupBaseInfoFilter: ["Type", "NextMsgSeq", "LastMsgTime"] },
+    };
     const info = await ctx.client.call("get_group_info", body, groupInfoSchema, ctx.signal);
     if (!info.ok) {
       report.stopped = stopFor(info);
@@ -115,21 +154,42 @@ async function planGroups(ctx: PassContext, groups: ActiveGroup[], report: PassR
     for (const group of chunk) {
       const found = byId.get(group.groupId);
       if (found && found.ErrorCode !== 0) {
-        report.skips.push({ groupId: group.groupId, msgSeq: null, api: "get_group_info", errorCode: found.ErrorCode, errorInfo: found.ErrorInfo });
+        report.skips.push({
+          groupId: group.groupId,
+          msgSeq: null,
+          api: "get_group_info",
+          errorCode: found.ErrorCode,
+          errorInfo: found.ErrorInfo,
+        });
         continue;
       }
       // The type our callbacks stored wins: the merge would otherwise rename it (Private/Work).
-      plans.push({ group: { ...group, groupType: group.groupType || found?.Type || "Unknown" }, nextMsgSeq: found?.NextMsgSeq });
+      plans.push({
+        group: { ...group, groupType: group.groupType || found?.Type || "Unknown" },
+        nextMsgSeq: found?.NextMsgSeq,
+      });
     }
   }
   return plans;
 }
 
-async function reconcileGroup(ctx: PassContext, { group, nextMsgSeq }: GroupPlan, msgSeq: number | undefined): Promise<GroupResult> {
-  const chosen = msgSeq !== undefined ? { ok: true as const, seqs: [msgSeq] } : await chooseMessages(ctx, group, nextMsgSeq);
+async function reconcileGroup(
+  ctx: PassContext,
+  { group, nextMsgSeq }: GroupPlan,
+  msgSeq: number | undefined,
+): Promise<GroupResult> {
+  const chosen =
+    msgSeq !== undefined ? { ok: true as const, seqs: [msgSeq] } : await chooseMessages(ctx, group, nextMsgSeq);
   if (!chosen.ok) {
     const stop = stopFor(chosen);
-    return { checked: 0, noReceipt: 0, differences: [], repaired: 0, skips: stop ? [] : [skipFor(chosen, group.groupId, null)], stop };
+    return {
+      checked: 0,
+      noReceipt: 0,
+      differences: [],
+      repaired: 0,
+      skips: stop ? [] : [skipFor(chosen, group.groupId, null)],
+      stop,
+    };
   }
   return checkGroup(ctx, group.groupId, group.groupType, chosen.seqs);
 }

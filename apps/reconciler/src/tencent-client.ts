@@ -44,11 +44,16 @@ export class TencentClient {
 
   constructor(private readonly deps: TencentClientDeps) {}
 
-  async call<S extends z.ZodType>(api: RestApi, body: object, schema: S, signal?: AbortSignal): Promise<CallResult<z.output<S>>> {
+  async call<S extends z.ZodType>(
+    api: RestApi,
+    body: object,
+    schema: S,
+    signal?: AbortSignal,
+  ): Promise<CallResult<z.output<S>>> {
     const { deps } = this;
     let resigned = false;
     let last: { code: number; info: string } = { code: 0, info: "" };
-    for (let attempt = 0; attempt < deps.maxAttempts; ) {
+    for (let attempt = 0; attempt < deps.maxAttempts;) {
       await deps.budget.take(signal);
       const sentAtMs = deps.nowMs();
       const reply = await this.send(api, body, signal);
@@ -58,19 +63,37 @@ export class TencentClient {
         const parsed = schema.safeParse(reply.body);
         if (parsed.success) return { ok: true, value: parsed.data, sentAtMs };
         deps.onAttempt?.(api, "bad_reply");
-        return { ok: false, kind: "skip", api, code: -1, info: `reply does not match the documented shape: ${parsed.error.issues[0]?.message ?? ""}` };
+        return {
+          ok: false,
+          kind: "skip",
+          api,
+          code: -1,
+          info: `reply does not match the documented shape: ${parsed.error.issues[0]?.message ?? ""}`,
+        };
       }
       const code = typeof reply.code === "number" ? reply.code : -1;
       last = { code, info: reply.info };
-      const kind = TRANSIENT.has(reply.code) ? "unavailable" : reply.code === "http_4xx" ? "configuration" : classifyRestError(code);
+      const kind = TRANSIENT.has(reply.code)
+        ? "unavailable"
+        : reply.code === "http_4xx"
+          ? "configuration"
+          : classifyRestError(code);
       if (kind === "sig_expired") {
         // Once: a fresh UserSig that is refused again means a clock or key problem, not age.
-        if (resigned) return { ok: false, kind: "configuration", api, code, info: `${reply.info} (again after making a new UserSig: check the clock)` };
+        if (resigned)
+          return {
+            ok: false,
+            kind: "configuration",
+            api,
+            code,
+            info: `${reply.info} (again after making a new UserSig: check the clock)`,
+          };
         resigned = true;
         deps.userSig.renew();
         continue;
       }
-      if (kind === "configuration" || kind === "group_gone" || kind === "skip") return { ok: false, kind, api, code, info: reply.info };
+      if (kind === "configuration" || kind === "group_gone" || kind === "skip")
+        return { ok: false, kind, api, code, info: reply.info };
       if (kind === "rate_limited") deps.budget.penalize();
       attempt += 1;
       if (attempt < deps.maxAttempts) await deps.clock.sleep(this.backoffMs(attempt), signal);
@@ -84,7 +107,11 @@ export class TencentClient {
     return ceiling / 2 + Math.random() * (ceiling / 2);
   }
 
-  private async send(api: RestApi, body: object, signal?: AbortSignal): Promise<{ code: AttemptCode; info: string; body?: unknown }> {
+  private async send(
+    api: RestApi,
+    body: object,
+    signal?: AbortSignal,
+  ): Promise<{ code: AttemptCode; info: string; body?: unknown }> {
     const { deps } = this;
     const query = new URLSearchParams({
       sdkappid: deps.sdkAppId,
@@ -104,7 +131,8 @@ export class TencentClient {
       const text = await res.text();
       // 429 is a rate limit whoever sends it; any other 4xx means a wrong host or path.
       if (res.status === 429) return { code: 60007, info: "HTTP 429" };
-      if (res.status >= 400 && res.status < 500) return { code: "http_4xx", info: `HTTP ${res.status} from ${deps.baseUrl}: check TENCENT_API_HOST` };
+      if (res.status >= 400 && res.status < 500)
+        return { code: "http_4xx", info: `HTTP ${res.status} from ${deps.baseUrl}: check TENCENT_API_HOST` };
       if (res.status !== 200) return { code: "http_5xx", info: `HTTP ${res.status}` };
       let json: unknown;
       try {

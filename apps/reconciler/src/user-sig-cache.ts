@@ -13,7 +13,9 @@ export class UserSigCache {
   /** UserSigs made so far; a metric and the tests read it. */
   issued = 0;
 
-  constructor(private readonly input: { sdkAppId: string; secretKey: string; identifier: string; nowMs: () => number }) {}
+  constructor(
+    private readonly input: { sdkAppId: string; secretKey: string; identifier: string; nowMs: () => number },
+  ) {}
 
   get(): string {
     const nowMs = this.input.nowMs();
@@ -25,7 +27,10 @@ export class UserSigCache {
   renew(): void {
     const nowMs = this.input.nowMs();
     const { sdkAppId, secretKey, identifier } = this.input;
-    this.current = { sig: genUserSig({ sdkAppId, secretKey, identifier, expireSeconds: USER_SIG_LIFETIME_SECONDS, nowMs }), expiresAtMs: nowMs + USER_SIG_LIFETIME_SECONDS * 1000 };
+    this.current = {
+      sig: genUserSig({ sdkAppId, secretKey, identifier, expireSeconds: USER_SIG_LIFETIME_SECONDS, nowMs }),
+      expiresAtMs: nowMs + USER_SIG_LIFETIME_SECONDS * 1000,
+    };
     this.issued += 1;
   }
 }

@@ -19,17 +19,27 @@ afterAll(async () => {
   await testDb.drop();
 });
 beforeEach(async () => {
-  await query(testDb.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events, quarantined_callbacks");
+  await query(
+    testDb.url,
+    "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events, quarantined_callbacks",
+  );
 });
 
-const good = (i: number) => receiptPacket({ groupId: `g${i % 7}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 1, unread: 2, readers: [`u${i}`] }] });
+const good = (i: number) =>
+  receiptPacket({
+    groupId: `g${i % 7}`,
+    eventTimeMs: 1000 + i,
+    messages: [{ seq: i, read: 1, unread: 2, readers: [`u${i}`] }],
+  });
 
 // Callbacks the packet schema refuses, so only a writer handed them directly can meet them.
 // Each makes real Postgres fail with a data error of its own class.
 const culprits: Record<string, (i: number) => ReceiptPacket> = {
   "22P02 (an SdkAppid that is no number)": (i) => ({ ...good(i), sdkAppId: `x${i}` }),
-  "22021 (NUL in text)": (i) => receiptPacket({ groupId: `g${i % 7}\u0000`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 1, unread: 0 }] }),
-  "22003 (count beyond int)": (i) => receiptPacket({ groupId: `g${i % 7}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 2 ** 31, unread: 0 }] }),
+  "22021 (NUL in text)": (i) =>
+    receiptPacket({ groupId: `g${i % 7}\u0000`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 1, unread: 0 }] }),
+  "22003 (count beyond int)": (i) =>
+    receiptPacket({ groupId: `g${i % 7}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 2 ** 31, unread: 0 }] }),
 };
 
 function countingWriter(options: { apply?: (packets: readonly ReceiptPacket[]) => Promise<void> } = {}) {
@@ -50,22 +60,42 @@ function countingWriter(options: { apply?: (packets: readonly ReceiptPacket[]) =
   return { writer, stats };
 }
 
-const count = async (table: string) => (await query<{ n: number }>(testDb.url, `SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
+const count = async (table: string) =>
+  (await query<{ n: number }>(testDb.url, `SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
 
 describe("BatchWriter", () => {
   it("applies 499 of 500 and quarantines the one bad callback, wherever it sits, in 10 to 20 transactions", async () => {
     const positions = fc.sample(fc.integer({ min: 0, max: 499 }), { numRuns: 3, seed: 11 });
-    const cases = [...Object.keys(culprits).map((kind, k) => [kind, [0, 499, 250][k]!] as const), ...positions.map((p) => ["22003 (count beyond int)", p] as const)];
+    const cases = [
+      ...Object.keys(culprits).map((kind, k) => [kind, [0, 499, 250][k]!] as const),
+      ...positions.map((p) => ["22003 (count beyond int)", p] as const),
+    ];
     for (const [kind, position] of cases) {
-      await query(testDb.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events, quarantined_callbacks");
+      await query(
+        testDb.url,
+        "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events, quarantined_callbacks",
+      );
       const packets = Array.from({ length: 500 }, (_, i) => (i === position ? culprits[kind]!(i) : good(i)));
       const { writer, stats } = countingWriter();
       await writer.write(packets);
 
-      expect({ kind, position, messages: await count("group_message_receipts") }).toEqual({ kind, position, messages: 499 });
+      expect({ kind, position, messages: await count("group_message_receipts") }).toEqual({
+        kind,
+        position,
+        messages: 499,
+      });
       expect(await count("read_receipt_events")).toBe(499);
-      const quarantined = await query<{ reason: string; sql_state: string; payload_text: string }>(testDb.url, "SELECT reason, sql_state, payload_text FROM quarantined_callbacks");
-      expect(quarantined).toEqual([{ reason: "rejected_by_database", sql_state: kind.slice(0, 5), payload_text: JSON.stringify(packets[position]) }]);
+      const quarantined = await query<{ reason: string; sql_state: string; payload_text: string }>(
+        testDb.url,
+        "SELECT reason, sql_state, payload_text FROM quarantined_callbacks",
+      );
+      expect(quarantined).toEqual([
+        {
+          reason: "rejected_by_database",
+          sql_state: kind.slice(0, 5),
+          payload_text: JSON.stringify(packets[position]),
+        },
+      ]);
       // 1 for the whole batch, 1 or 2 per halving (8 or 9 halvings from 500), 1 alone.
       expect(stats.transactions).toBeGreaterThanOrEqual(10);
       expect(stats.transactions).toBeLessThanOrEqual(20);
@@ -95,7 +125,11 @@ describe("BatchWriter", () => {
       apply: async (packets) => {
         calls += 1;
         // The first transaction loses its connection half-way, as in a failover.
-        if (calls === 1) await db.$transaction([db.$executeRawUnsafe("SELECT 1"), db.$executeRawUnsafe("SELECT pg_terminate_backend(pg_backend_pid())")]);
+        if (calls === 1)
+          await db.$transaction([
+            db.$executeRawUnsafe("SELECT 1"),
+            db.$executeRawUnsafe("SELECT pg_terminate_backend(pg_backend_pid())"),
+          ]);
         await applyReceipts(db, packets);
       },
     });
@@ -115,7 +149,9 @@ describe("BatchWriter", () => {
     const { writer } = countingWriter();
     await writer.write([culprit, good(2)]);
     await writer.write([culprit]);
-    expect(await query(testDb.url, "SELECT attempts, payload IS NULL AS no_jsonb FROM quarantined_callbacks")).toEqual([{ attempts: 2, no_jsonb: true }]);
+    expect(await query(testDb.url, "SELECT attempts, payload IS NULL AS no_jsonb FROM quarantined_callbacks")).toEqual([
+      { attempts: 2, no_jsonb: true },
+    ]);
   });
 });
 
@@ -125,7 +161,8 @@ describe("BatchWriter, when the server is at fault", () => {
     CREATE OR REPLACE FUNCTION fail_reader() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN IF ${condition} THEN RAISE EXCEPTION 'index is corrupted' USING ERRCODE = 'XX002'; END IF; RETURN NEW; END $$;
     CREATE TRIGGER fail_reader BEFORE INSERT ON group_message_readers FOR EACH ROW EXECUTE FUNCTION fail_reader();`;
-  const dropFault = "DROP TRIGGER IF EXISTS fail_reader ON group_message_readers; DROP TRIGGER IF EXISTS slow_receipt ON group_message_receipts";
+  const dropFault =
+    "DROP TRIGGER IF EXISTS fail_reader ON group_message_readers; DROP TRIGGER IF EXISTS slow_receipt ON group_message_receipts";
 
   it("quarantines nothing and retries when an unclassified error fails every part of the batch", async () => {
     await query(testDb.url, fault("true"));
@@ -145,7 +182,12 @@ describe("BatchWriter, when the server is at fault", () => {
       const { writer } = countingWriter();
       await writer.write(Array.from({ length: 40 }, (_, i) => good(i)));
       expect(await count("group_message_receipts")).toBe(39);
-      expect(await query(testDb.url, "SELECT sql_state, payload->'receipt'->>'EventTime' AS event FROM quarantined_callbacks")).toEqual([{ sql_state: "XX002", event: "1017" }]);
+      expect(
+        await query(
+          testDb.url,
+          "SELECT sql_state, payload->'receipt'->>'EventTime' AS event FROM quarantined_callbacks",
+        ),
+      ).toEqual([{ sql_state: "XX002", event: "1017" }]);
     } finally {
       await query(testDb.url, dropFault);
     }
@@ -153,11 +195,16 @@ describe("BatchWriter, when the server is at fault", () => {
 
   it("splits a batch too slow for the statement deadline until its parts commit, and quarantines nothing", async () => {
     const slowDb = createDatabase({ databaseUrl: testDb.url, poolMax: 2, statementTimeoutMs: 400 });
-    await query(testDb.url, `
+    await query(
+      testDb.url,
+      `
       CREATE OR REPLACE FUNCTION slow_receipt() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.01); RETURN NEW; END $$;
-      CREATE TRIGGER slow_receipt BEFORE INSERT ON group_message_receipts FOR EACH ROW EXECUTE FUNCTION slow_receipt();`);
+      CREATE TRIGGER slow_receipt BEFORE INSERT ON group_message_receipts FOR EACH ROW EXECUTE FUNCTION slow_receipt();`,
+    );
     try {
-      const { writer, stats } = countingWriter({ apply: async (packets) => void (await applyReceipts(slowDb, packets)) });
+      const { writer, stats } = countingWriter({
+        apply: async (packets) => void (await applyReceipts(slowDb, packets)),
+      });
       await writer.write(Array.from({ length: 100 }, (_, i) => good(i)));
       expect(await count("group_message_receipts")).toBe(100);
       expect(stats.quarantined).toBe(0);
@@ -170,7 +217,10 @@ describe("BatchWriter, when the server is at fault", () => {
 });
 
 describe("classifyDbError", () => {
-  const withState = (code: string) => Object.assign(new Error(`failed with ${code}`), { meta: { driverAdapterError: { cause: { originalCode: code } } } });
+  const withState = (code: string) =>
+    Object.assign(new Error(`failed with ${code}`), {
+      meta: { driverAdapterError: { cause: { originalCode: code } } },
+    });
 
   it.each([
     ["21000", "data"],
@@ -194,12 +244,26 @@ describe("classifyDbError", () => {
   });
 
   it("takes a failure without SQLSTATE (a broken socket, a deadline) as transient", () => {
-    expect(classifyDbError(Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }))).toMatchObject({ kind: "transient", sqlState: null });
-    expect(classifyDbError(new Error("Connection terminated unexpectedly"))).toMatchObject({ kind: "transient", sqlState: null });
+    expect(classifyDbError(Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }))).toMatchObject({
+      kind: "transient",
+      sqlState: null,
+    });
+    expect(classifyDbError(new Error("Connection terminated unexpectedly"))).toMatchObject({
+      kind: "transient",
+      sqlState: null,
+    });
     // Prisma's own codes are no SQLSTATE: P2028 means no connection was free in time.
-    const noConnection = Object.assign(new Error("Transaction API error: Unable to start a transaction in the given time."), { code: "P2028", clientVersion: "7.10.1" });
+    const noConnection = Object.assign(
+      new Error("Transaction API error: Unable to start a transaction in the given time."),
+      { code: "P2028", clientVersion: "7.10.1" },
+    );
     expect(classifyDbError(noConnection)).toMatchObject({ kind: "transient", sqlState: null });
-    const expired = Object.assign(new Error("Transaction API error: A commit cannot be executed on an expired transaction. The timeout for this transaction was 5000 ms"), { code: "P2028" });
+    const expired = Object.assign(
+      new Error(
+        "Transaction API error: A commit cannot be executed on an expired transaction. The timeout for this transaction was 5000 ms",
+      ),
+      { code: "P2028" },
+    );
     expect(classifyDbError(expired)).toMatchObject({ kind: "timeout" });
   });
 

@@ -83,7 +83,12 @@ export class BatchWriter {
     if (unexplained && !run.committed) throw unexplained.failure.error;
     if (run.culprits.length === 0) return;
     await this.options.quarantine(
-      run.culprits.map(({ packet, failure: f }) => ({ raw: packet, reason: "rejected_by_database", error: f.error.message, sqlState: f.sqlState })),
+      run.culprits.map(({ packet, failure: f }) => ({
+        raw: packet,
+        reason: "rejected_by_database",
+        error: f.error.message,
+        sqlState: f.sqlState,
+      })),
     );
   }
 

@@ -15,7 +15,10 @@ export type ReceiptWorker = {
   shutdown: () => Promise<boolean>;
 };
 
-export async function startWorker(config: WorkerConfig, log = createLogger({ name: "worker", level: config.logLevel })): Promise<ReceiptWorker> {
+export async function startWorker(
+  config: WorkerConfig,
+  log = createLogger({ name: "worker", level: config.logLevel }),
+): Promise<ReceiptWorker> {
   // One connection per lane, and one for quarantine writes, so they never wait for a lane.
   const db = createDatabase({ databaseUrl: config.databaseUrl, poolMax: config.writeConcurrency + 1, ...config.db });
   const connection = createRedis(config.redisUrl, "worker");
@@ -28,36 +31,47 @@ export async function startWorker(config: WorkerConfig, log = createLogger({ nam
     quarantine: async (entries) => {
       await quarantineCallbacks(db, entries);
       metrics.recordQuarantined(entries);
-      for (const entry of entries) log.error({ reason: entry.reason, sqlState: entry.sqlState, err: entry.error }, "callback quarantined");
+      for (const entry of entries)
+        log.error({ reason: entry.reason, sqlState: entry.sqlState, err: entry.error }, "callback quarantined");
     },
     onTransaction: (packets, seconds, ok) => metrics.recordWrite(packets, seconds, ok),
   });
-  const worker = new Worker(RECEIPT_QUEUE_NAME, createJobProcessor(writer, {
+  const worker = new Worker(
+    RECEIPT_QUEUE_NAME,
+    createJobProcessor(writer, {
       maxTries: MAX_TRIES,
       delayMs: receiptRetryDelayMs,
       onRetry: (job, error, delayMs) => {
         metrics.recordJob("retried");
-        log.warn({ jobId: job.id, tries: job.attemptsStarted, retryInMs: delayMs, err: error.message }, "batch failed; will retry");
+        log.warn(
+          { jobId: job.id, tries: job.attemptsStarted, retryInMs: delayMs, err: error.message },
+          "batch failed; will retry",
+        );
       },
-    }), {
-    connection,
-    prefix: config.queuePrefix,
-    concurrency: config.concurrency,
-    // A worker killed mid-batch leaves its jobs locked; once the lock lapses they are "stalled"
-    // and run again elsewhere. The write is idempotent, so a job may stall many times safely.
-    lockDuration: config.lockDurationMs,
-    stalledInterval: config.stalledIntervalMs,
-    maxStalledCount: 10,
-  });
+    }),
+    {
+      connection,
+      prefix: config.queuePrefix,
+      concurrency: config.concurrency,
+      // A worker killed mid-batch leaves its jobs locked; once the lock lapses they are "stalled"
+      // and run again elsewhere. The write is idempotent, so a job may stall many times safely.
+      lockDuration: config.lockDurationMs,
+      stalledInterval: config.stalledIntervalMs,
+      maxStalledCount: 10,
+    },
+  );
 
   worker.on("completed", () => metrics.recordJob("completed"));
   worker.on("failed", (job, error) => {
-    const willRetry = job !== undefined && error.name !== "UnrecoverableError" && job.attemptsMade < (job.opts.attempts ?? 1);
+    const willRetry =
+      job !== undefined && error.name !== "UnrecoverableError" && job.attemptsMade < (job.opts.attempts ?? 1);
     metrics.recordJob(willRetry ? "retried" : "failed");
     log.warn({ jobId: job?.id, attempt: job?.attemptsMade, willRetry, err: error.message }, "batch failed");
   });
   worker.on("error", (error) => log.error({ err: error.message }, "worker error"));
-  worker.on("ready", () => log.info({ concurrency: config.concurrency, batchPackets: config.batchPackets }, "worker ready"));
+  worker.on("ready", () =>
+    log.info({ concurrency: config.concurrency, batchPackets: config.batchPackets }, "worker ready"),
+  );
 
   const pruner = startPruner({
     connection,
@@ -68,7 +82,8 @@ export async function startWorker(config: WorkerConfig, log = createLogger({ nam
     onRunCompleted: () => metrics.recordPruneCompleted(),
   });
 
-  const metricsServer = config.metricsPort === undefined ? undefined : await serveMetrics(metrics.registry, config.metricsPort);
+  const metricsServer =
+    config.metricsPort === undefined ? undefined : await serveMetrics(metrics.registry, config.metricsPort);
   const stepMs = config.shutdownTimeoutMs;
   const shutdown = createShutdown(
     [

@@ -30,7 +30,8 @@ const STATEMENT_TIMEOUT = "57014";
 export function classifyDbError(error: unknown): ClassifiedFailure {
   const asError = error instanceof Error ? error : new Error(String(error));
   const sqlState = sqlStateOf(error);
-  if (sqlState === STATEMENT_TIMEOUT || isExpiredTransaction(error)) return { kind: "timeout", sqlState, error: asError };
+  if (sqlState === STATEMENT_TIMEOUT || isExpiredTransaction(error))
+    return { kind: "timeout", sqlState, error: asError };
   // No SQLSTATE means Postgres never answered: the connection broke or no connection was free.
   if (sqlState === null) return { kind: "transient", sqlState, error: asError };
   const sqlClass = sqlState.slice(0, 2);
@@ -42,5 +43,7 @@ export function classifyDbError(error: unknown): ClassifiedFailure {
 /** Prisma's P2028 means two things: no connection free in time (transient), or a transaction past its timeout. */
 function isExpiredTransaction(error: unknown): boolean {
   const { code, message } = error as { code?: unknown; message?: unknown };
-  return code === "P2028" && typeof message === "string" && /expired transaction|timeout for this transaction/i.test(message);
+  return (
+    code === "P2028" && typeof message === "string" && /expired transaction|timeout for this transaction/i.test(message)
+  );
 }

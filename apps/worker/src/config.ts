@@ -17,11 +17,26 @@ export const envSchema = z.object({
   DB_STATEMENT_TIMEOUT_MS: envPositiveInt(15_000),
   DB_TRANSACTION_TIMEOUT_MS: envPositiveInt(20_000),
   // No default: unset keeps everything for ever.
-  RETENTION_DAYS: z.string().trim().regex(/^[0-9]+$/, "must be a positive whole number of days").transform(Number).pipe(z.int().min(1)).optional(),
+  RETENTION_DAYS: z
+    .string()
+    .trim()
+    .regex(/^[0-9]+$/, "must be a positive whole number of days")
+    .transform(Number)
+    .pipe(z.int().min(1))
+    .optional(),
   PRUNE_INTERVAL_MS: envPositiveInt(3600_000),
   PRUNE_BATCH_ROWS: envPositiveInt(PRUNE_DEFAULTS.batchRows),
-  PRUNE_PAUSE_MS: z.string().regex(/^[0-9]+$/, "must be a whole number of milliseconds").transform(Number).default(PRUNE_DEFAULTS.pauseMs),
-  METRICS_PORT: z.string().regex(/^[0-9]+$/, "must be a port number").transform(Number).pipe(z.int().min(1).max(65535)).optional(),
+  PRUNE_PAUSE_MS: z
+    .string()
+    .regex(/^[0-9]+$/, "must be a whole number of milliseconds")
+    .transform(Number)
+    .default(PRUNE_DEFAULTS.pauseMs),
+  METRICS_PORT: z
+    .string()
+    .regex(/^[0-9]+$/, "must be a port number")
+    .transform(Number)
+    .pipe(z.int().min(1).max(65535))
+    .optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -79,7 +94,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): WorkerConfig {
     retention:
       parsed.RETENTION_DAYS === undefined
         ? undefined
-        : { days: parsed.RETENTION_DAYS, intervalMs: parsed.PRUNE_INTERVAL_MS, batchRows: parsed.PRUNE_BATCH_ROWS, pauseMs: parsed.PRUNE_PAUSE_MS },
+        : {
+            days: parsed.RETENTION_DAYS,
+            intervalMs: parsed.PRUNE_INTERVAL_MS,
+            batchRows: parsed.PRUNE_BATCH_ROWS,
+            pauseMs: parsed.PRUNE_PAUSE_MS,
+          },
     metricsPort: parsed.METRICS_PORT,
     logLevel: parsed.LOG_LEVEL,
   };

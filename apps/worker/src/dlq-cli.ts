@@ -1,5 +1,12 @@
 // `npm run dlq -- list [--json] | retry [id...] | purge [id...]`: the failed-job set, by hand.
-import { RECEIPT_QUEUE_NAME, createRedis, envQueuePrefix, envRedisUrl, resolveQueuePrefix, waitForRedis } from "@receipt-sync/queue";
+import {
+  RECEIPT_QUEUE_NAME,
+  createRedis,
+  envQueuePrefix,
+  envRedisUrl,
+  resolveQueuePrefix,
+  waitForRedis,
+} from "@receipt-sync/queue";
 import { loadConfigOrExit, parseEnv } from "@receipt-sync/runtime";
 import { Queue } from "bullmq";
 import { z } from "zod";

@@ -23,9 +23,17 @@ function dlq(...args: string[]) {
 beforeAll(async () => {
   // Three jobs that fail for good, as a payload from an incompatible producer would.
   const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-  const failer = new Worker(RECEIPT_QUEUE_NAME, async () => Promise.reject(new UnrecoverableError("invalid job payload: test")), { connection, prefix });
+  const failer = new Worker(
+    RECEIPT_QUEUE_NAME,
+    async () => Promise.reject(new UnrecoverableError("invalid job payload: test")),
+    { connection, prefix },
+  );
   for (let i = 1; i <= 3; i++) {
-    await queue.add(RECEIPT_JOB_NAME, { packets: [receiptPacket({ eventTimeMs: i, messages: [{ seq: i, read: 1, unread: 0 }] })] }, RECEIPT_JOB_OPTIONS);
+    await queue.add(
+      RECEIPT_JOB_NAME,
+      { packets: [receiptPacket({ eventTimeMs: i, messages: [{ seq: i, read: 1, unread: 0 }] })] },
+      RECEIPT_JOB_OPTIONS,
+    );
   }
   await waitFor("three failed jobs", async () => (await queue.getJobCounts("failed")).failed === 3);
   await failer.close();
@@ -39,7 +47,9 @@ describe("npm run dlq", () => {
     expect(status).toBe(0);
     const failed = JSON.parse(stdout) as { id: string; packets: number; reason: string; attempts: number }[];
     expect(failed).toHaveLength(3);
-    expect(failed.every((job) => job.packets === 1 && job.reason === "invalid job payload: test" && job.attempts === 1)).toBe(true);
+    expect(
+      failed.every((job) => job.packets === 1 && job.reason === "invalid job payload: test" && job.attempts === 1),
+    ).toBe(true);
   });
 
   it("retries one named job and then purges the rest", async () => {

@@ -21,7 +21,11 @@ afterAll(async () => {
 function run(writer: JobWriter, maxTries: number) {
   const prefix = uniquePrefix();
   const retries: number[] = [];
-  const processor = createJobProcessor(writer, { maxTries, delayMs: () => 20, onRetry: (job: Job) => retries.push(job.attemptsStarted) });
+  const processor = createJobProcessor(writer, {
+    maxTries,
+    delayMs: () => 20,
+    onRetry: (job: Job) => retries.push(job.attemptsStarted),
+  });
   const entry = { worker: new Worker(RECEIPT_QUEUE_NAME, processor, { connection, prefix }), queue: openQueue(prefix) };
   started.push(entry);
   return { retries, queue: entry.queue };
@@ -29,7 +33,12 @@ function run(writer: JobWriter, maxTries: number) {
 
 const packet = receiptPacket({ eventTimeMs: 1, messages: [{ seq: 1, read: 1, unread: 0 }] });
 // What a version before this retry policy added: 12 attempts, uncapped exponential backoff.
-const OLD_OPTIONS = { attempts: 12, backoff: { type: "exponential", delay: 60_000 }, removeOnComplete: true, removeOnFail: false };
+const OLD_OPTIONS = {
+  attempts: 12,
+  backoff: { type: "exponential", delay: 60_000 },
+  removeOnComplete: true,
+  removeOnFail: false,
+};
 
 describe("job retries", () => {
   it("retries a transient failure on its own schedule, whatever options the job was added with", async () => {
@@ -50,9 +59,16 @@ describe("job retries", () => {
   });
 
   it("moves a job to the failed set after the last try, saying why", async () => {
-    const { retries, queue } = run({ write: () => Promise.reject(new Error("connection lost")), quarantine: async () => {} }, 3);
+    const { retries, queue } = run(
+      { write: () => Promise.reject(new Error("connection lost")), quarantine: async () => {} },
+      3,
+    );
     const job = await queue.add(RECEIPT_JOB_NAME, { packets: [packet] }, OLD_OPTIONS);
-    const failed = await waitFor("the job in the failed set", async () => (await queue.getJobState(job.id!)) === "failed" && (await queue.getJob(job.id!)), { timeoutMs: 5000 });
+    const failed = await waitFor(
+      "the job in the failed set",
+      async () => (await queue.getJobState(job.id!)) === "failed" && (await queue.getJob(job.id!)),
+      { timeoutMs: 5000 },
+    );
     expect(failed.failedReason).toBe("gave up after 3 tries: connection lost");
     expect(retries.length).toBeGreaterThanOrEqual(2);
   });

@@ -31,11 +31,16 @@ export type RetryPolicy = {
  */
 const DEFAULT_RETRY: RetryPolicy = { maxTries: MAX_TRIES, delayMs: receiptRetryDelayMs };
 
-export function createJobProcessor(writer: JobWriter, retry: RetryPolicy = DEFAULT_RETRY): (job: Job, token?: string) => Promise<void> {
+export function createJobProcessor(
+  writer: JobWriter,
+  retry: RetryPolicy = DEFAULT_RETRY,
+): (job: Job, token?: string) => Promise<void> {
   return async (job, token) => {
     const envelope = parseReceiptJob(job.data);
     if (!envelope.ok) {
-      await writer.quarantine([{ raw: job.data, reason: "invalid_payload", error: `job ${job.id}: ${envelope.error}`, sqlState: null }]);
+      await writer.quarantine([
+        { raw: job.data, reason: "invalid_payload", error: `job ${job.id}: ${envelope.error}`, sqlState: null },
+      ]);
       return;
     }
     const valid: ReceiptPacket[] = [];
@@ -52,7 +57,8 @@ export function createJobProcessor(writer: JobWriter, retry: RetryPolicy = DEFAU
     } catch (error) {
       const cause = error instanceof Error ? error : new Error(String(error));
       const triesMade = job.attemptsStarted;
-      if (triesMade >= retry.maxTries) throw new UnrecoverableError(`gave up after ${triesMade} tries: ${cause.message}`);
+      if (triesMade >= retry.maxTries)
+        throw new UnrecoverableError(`gave up after ${triesMade} tries: ${cause.message}`);
       const delayMs = retry.delayMs(triesMade);
       await job.moveToDelayed(Date.now() + delayMs, token);
       retry.onRetry?.(job, cause, delayMs);

@@ -23,7 +23,14 @@ afterAll(async () => {
   await testDb.drop();
 });
 
-const config = (env: Record<string, string>) => loadConfig({ DATABASE_URL: testDb.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: "silent", ...env });
+const config = (env: Record<string, string>) =>
+  loadConfig({
+    DATABASE_URL: testDb.url,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: "silent",
+    ...env,
+  });
 
 describe("retention in the worker", () => {
   it("prunes on a job scheduler when RETENTION_DAYS is set, one worker at a time", async () => {
@@ -35,8 +42,17 @@ describe("retention in the worker", () => {
     );
     const worker = await startWorker(config({ RETENTION_DAYS: "30" }));
     try {
-      await waitFor("the old message pruned", async () => (await query(testDb.url, "SELECT 1 FROM group_message_receipts WHERE group_id = 'old'")).length === 0);
-      expect(await query(testDb.url, "SELECT group_id FROM read_receipt_events UNION ALL SELECT group_id FROM group_message_readers")).toEqual([{ group_id: "new" }, { group_id: "new" }]);
+      await waitFor(
+        "the old message pruned",
+        async () =>
+          (await query(testDb.url, "SELECT 1 FROM group_message_receipts WHERE group_id = 'old'")).length === 0,
+      );
+      expect(
+        await query(
+          testDb.url,
+          "SELECT group_id FROM read_receipt_events UNION ALL SELECT group_id FROM group_message_readers",
+        ),
+      ).toEqual([{ group_id: "new" }, { group_id: "new" }]);
       expect(await maintenance.getJobScheduler(PRUNE_SCHEDULER_ID)).toMatchObject({ every: 3600_000 });
       expect(await maintenance.getGlobalConcurrency()).toBe(1);
     } finally {
@@ -47,7 +63,10 @@ describe("retention in the worker", () => {
   it("removes the scheduler when a worker starts without RETENTION_DAYS", async () => {
     const worker = await startWorker(config({}));
     try {
-      await waitFor("the scheduler removed", async () => (await maintenance.getJobScheduler(PRUNE_SCHEDULER_ID)) === undefined);
+      await waitFor(
+        "the scheduler removed",
+        async () => (await maintenance.getJobScheduler(PRUNE_SCHEDULER_ID)) === undefined,
+      );
     } finally {
       await worker.shutdown();
     }

@@ -1,5 +1,11 @@
 import { pruneExpired, RETENTION_DAY_MS, type Database, type PrunedRows } from "@receipt-sync/db";
-import { MAINTENANCE_QUEUE_NAME, PRUNE_JOB_NAME, PRUNE_SCHEDULER_ID, parsePruneJob, type RedisClient } from "@receipt-sync/queue";
+import {
+  MAINTENANCE_QUEUE_NAME,
+  PRUNE_JOB_NAME,
+  PRUNE_SCHEDULER_ID,
+  parsePruneJob,
+  type RedisClient,
+} from "@receipt-sync/queue";
 import type { Logger } from "@receipt-sync/runtime";
 import { Queue, UnrecoverableError, Worker } from "bullmq";
 import type { WorkerConfig } from "./config.js";
@@ -25,13 +31,25 @@ type PrunerDeps = {
  * removes the scheduler, so that switching retention off takes effect: set it alike on every
  * worker.
  */
-export function startPruner({ connection, db, config, log, onPruned, onRunCompleted, nowMs = Date.now }: PrunerDeps): Pruner {
+export function startPruner({
+  connection,
+  db,
+  config,
+  log,
+  onPruned,
+  onRunCompleted,
+  nowMs = Date.now,
+}: PrunerDeps): Pruner {
   const queue = new Queue(MAINTENANCE_QUEUE_NAME, { connection, prefix: config.queuePrefix });
   queue.on("error", (error) => log.warn({ err: error.message }, "maintenance queue error"));
   const { retention } = config;
   // In the background: a worker starts (and serves metrics) before Redis answers, as before.
-  const registered = (retention === undefined ? switchOff(queue, log) : schedule(queue, retention)).catch((error: unknown) =>
-    log.error({ err: (error as Error).message }, "could not register the prune schedule; restart the worker to try again"),
+  const registered = (retention === undefined ? switchOff(queue, log) : schedule(queue, retention)).catch(
+    (error: unknown) =>
+      log.error(
+        { err: (error as Error).message },
+        "could not register the prune schedule; restart the worker to try again",
+      ),
   );
   if (retention === undefined) {
     return {
@@ -50,13 +68,29 @@ export function startPruner({ connection, db, config, log, onPruned, onRunComple
       if (!parsed.ok) throw new UnrecoverableError(`invalid prune job: ${parsed.error}`);
       const cutoffMs = nowMs() - parsed.value.retentionDays * RETENTION_DAY_MS;
       const startedMs = Date.now();
-      const pruned = await pruneExpired(db, { cutoffMs, batchRows: retention.batchRows, pauseMs: retention.pauseMs, signal: stopping.signal, onBatch: onPruned });
+      const pruned = await pruneExpired(db, {
+        cutoffMs,
+        batchRows: retention.batchRows,
+        pauseMs: retention.pauseMs,
+        signal: stopping.signal,
+        onBatch: onPruned,
+      });
       if (!stopping.signal.aborted) onRunCompleted();
-      log.info({ cutoff: new Date(cutoffMs).toISOString(), pruned, seconds: (Date.now() - startedMs) / 1000, stopped: stopping.signal.aborted }, "prune run ended");
+      log.info(
+        {
+          cutoff: new Date(cutoffMs).toISOString(),
+          pruned,
+          seconds: (Date.now() - startedMs) / 1000,
+          stopped: stopping.signal.aborted,
+        },
+        "prune run ended",
+      );
     },
     { connection, prefix: config.queuePrefix, concurrency: 1 },
   );
-  worker.on("failed", (job, error) => log.warn({ jobId: job?.id, err: error.message }, "prune run failed; the next run continues"));
+  worker.on("failed", (job, error) =>
+    log.warn({ jobId: job?.id, err: error.message }, "prune run failed; the next run continues"),
+  );
   worker.on("error", (error) => log.error({ err: error.message }, "maintenance worker error"));
   return {
     close: async () => {
@@ -77,6 +111,10 @@ async function schedule(queue: Queue, retention: NonNullable<WorkerConfig["reten
   await queue.upsertJobScheduler(
     PRUNE_SCHEDULER_ID,
     { every: retention.intervalMs },
-    { name: PRUNE_JOB_NAME, data: { retentionDays: retention.days }, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+    {
+      name: PRUNE_JOB_NAME,
+      data: { retentionDays: retention.days },
+      opts: { removeOnComplete: 100, removeOnFail: 100 },
+    },
   );
 }

@@ -44,7 +44,17 @@ describe("applyReceipts", () => {
   it("stores counts, readers and the ledger row of one callback", async () => {
     await applyReceipts(db, [first]);
     expect(await tableState()).toEqual({
-      receipts: [{ sdk_app_id: "1400000001", group_id: "@TGS#2TTV7VSII", msg_seq: "5", group_type: "Public", read_num: 1, unread_num: 4, event_ms: "1000" }],
+      receipts: [
+        {
+          sdk_app_id: "1400000001",
+          group_id: "@TGS#2TTV7VSII",
+          msg_seq: "5",
+          group_type: "Public",
+          read_num: 1,
+          unread_num: 4,
+          event_ms: "1000",
+        },
+      ],
       readers: [{ group_id: "@TGS#2TTV7VSII", msg_seq: "5", member_account: "alice", read_ms: "1000" }],
       events: 1,
     });
@@ -81,24 +91,43 @@ describe("applyReceipts", () => {
     const later = receiptPacket({ eventTimeMs: 9_000, messages: [{ seq: 5, read: 3, unread: 2, readers: ["alice"] }] });
     await applyReceipts(db, [later]);
     await applyReceipts(db, [first]);
-    expect((await tableState()).readers).toEqual([{ group_id: "@TGS#2TTV7VSII", msg_seq: "5", member_account: "alice", read_ms: "1000" }]);
+    expect((await tableState()).readers).toEqual([
+      { group_id: "@TGS#2TTV7VSII", msg_seq: "5", member_account: "alice", read_ms: "1000" },
+    ]);
   });
 
   it("stores MsgSeq beyond 2^32 and non-ASCII accounts exactly", async () => {
     const seq = 2 ** 40 + 7;
-    await applyReceipts(db, [receiptPacket({ eventTimeMs: 1_670_574_414_123, messages: [{ seq, read: 1, unread: 0, readers: ["张三", "Ünïcødé😀"] }] })]);
+    await applyReceipts(db, [
+      receiptPacket({
+        eventTimeMs: 1_670_574_414_123,
+        messages: [{ seq, read: 1, unread: 0, readers: ["张三", "Ünïcødé😀"] }],
+      }),
+    ]);
     const state = await tableState();
     expect(state.receipts).toMatchObject([{ msg_seq: String(seq), event_ms: "1670574414123" }]);
-    expect(state.readers.map((r) => (r as { member_account: string }).member_account).sort()).toEqual(["Ünïcødé😀", "张三"].sort());
+    expect(state.readers.map((r) => (r as { member_account: string }).member_account).sort()).toEqual(
+      ["Ünïcødé😀", "张三"].sort(),
+    );
   });
 
   it("ends in the same state whatever order the events arrive in", async () => {
     const events = [1, 2, 3, 4].map((i) =>
-      receiptPacket({ eventTimeMs: i * 1000, messages: [{ seq: 1, read: i, unread: 10 - i, readers: [`u${i}`] }, { seq: 2, read: 5 - i, unread: i, readers: ["same"] }] }),
+      receiptPacket({
+        eventTimeMs: i * 1000,
+        messages: [
+          { seq: 1, read: i, unread: 10 - i, readers: [`u${i}`] },
+          { seq: 2, read: 5 - i, unread: i, readers: ["same"] },
+        ],
+      }),
     );
     await applyReceipts(db, events);
     const expected = await tableState();
-    for (const order of [[3, 1, 0, 2], [2, 3, 1, 0], [0, 1, 2, 3]]) {
+    for (const order of [
+      [3, 1, 0, 2],
+      [2, 3, 1, 0],
+      [0, 1, 2, 3],
+    ]) {
       await query(testDb.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events");
       for (const i of order) await applyReceipts(db, [events[i]!]);
       expect(await tableState()).toEqual(expected);
@@ -111,7 +140,10 @@ describe("applyReceipts", () => {
     const batches = Array.from({ length: 12 }, (_, b) =>
       Array.from({ length: 20 }, (_, i) => {
         const seq = (i * 7 + b * 3) % 20;
-        return receiptPacket({ eventTimeMs: 1_000 + seq, messages: [{ seq, read: seq, unread: 20 - seq, readers: [`r${seq}`, `r${(seq + 1) % 20}`] }] });
+        return receiptPacket({
+          eventTimeMs: 1_000 + seq,
+          messages: [{ seq, read: seq, unread: 20 - seq, readers: [`r${seq}`, `r${(seq + 1) % 20}`] }],
+        });
       }),
     );
     await Promise.all([...batches, ...batches].map((batch) => applyReceipts(db, batch)));
@@ -127,9 +159,24 @@ describe("applyReceipts", () => {
 
   it("keeps apps and groups apart", async () => {
     await applyReceipts(db, [
-      receiptPacket({ sdkAppId: "1400000001", groupId: "g", eventTimeMs: 1, messages: [{ seq: 1, read: 1, unread: 0 }] }),
-      receiptPacket({ sdkAppId: "1400000002", groupId: "g", eventTimeMs: 1, messages: [{ seq: 1, read: 2, unread: 0 }] }),
-      receiptPacket({ sdkAppId: "1400000001", groupId: "h", eventTimeMs: 1, messages: [{ seq: 1, read: 3, unread: 0 }] }),
+      receiptPacket({
+        sdkAppId: "1400000001",
+        groupId: "g",
+        eventTimeMs: 1,
+        messages: [{ seq: 1, read: 1, unread: 0 }],
+      }),
+      receiptPacket({
+        sdkAppId: "1400000002",
+        groupId: "g",
+        eventTimeMs: 1,
+        messages: [{ seq: 1, read: 2, unread: 0 }],
+      }),
+      receiptPacket({
+        sdkAppId: "1400000001",
+        groupId: "h",
+        eventTimeMs: 1,
+        messages: [{ seq: 1, read: 3, unread: 0 }],
+      }),
     ]);
     expect((await tableState()).receipts).toHaveLength(3);
   });

@@ -18,7 +18,10 @@ afterAll(async () => {
   await testDb.drop();
 });
 beforeEach(async () => {
-  await query(testDb.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events, reconcile_repairs");
+  await query(
+    testDb.url,
+    "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events, reconcile_repairs",
+  );
 });
 
 const GROUP = "@TGS#2TTV7VSII";
@@ -59,7 +62,15 @@ const repair = (overrides: Partial<Repair> = {}): Repair => ({
 describe("applyRepairs", () => {
   it("writes a message we never heard of, dated at the fetch, and audits it as missing", async () => {
     const applied = await applyRepairs(db, APP_ID, [repair()]);
-    expect(applied).toEqual([{ groupId: GROUP, msgSeq: 7, differences: ["missing"], before: undefined, after: { readNum: 2, unreadNum: 3, readers: ["alice", "bob"] } }]);
+    expect(applied).toEqual([
+      {
+        groupId: GROUP,
+        msgSeq: 7,
+        differences: ["missing"],
+        before: undefined,
+        after: { readNum: 2, unreadNum: 3, readers: ["alice", "bob"] },
+      },
+    ]);
     expect(await message(7)).toEqual({
       counts: { read_num: 2, unread_num: 3, group_type: "Public", event_ms: String(FETCHED_MS) },
       readers: [
@@ -67,12 +78,22 @@ describe("applyRepairs", () => {
         { member_account: "bob", read_ms: String(FETCHED_MS) },
       ],
     });
-    expect(await audit()).toEqual([{ msg_seq: "7", differences: ["missing"], before: null, after: { readNum: 2, unreadNum: 3, readers: ["alice", "bob"] }, fetched_ms: String(FETCHED_MS) }]);
+    expect(await audit()).toEqual([
+      {
+        msg_seq: "7",
+        differences: ["missing"],
+        before: null,
+        after: { readNum: 2, unreadNum: 3, readers: ["alice", "bob"] },
+        fetched_ms: String(FETCHED_MS),
+      },
+    ]);
   });
 
   it("lets an earlier callback that arrives after the repair lower read_at, but not roll the counts back", async () => {
     await applyRepairs(db, APP_ID, [repair()]);
-    await applyReceipts(db, [receiptPacket({ eventTimeMs: 1_000, messages: [{ seq: 7, read: 1, unread: 4, readers: ["alice"] }] })]);
+    await applyReceipts(db, [
+      receiptPacket({ eventTimeMs: 1_000, messages: [{ seq: 7, read: 1, unread: 4, readers: ["alice"] }] }),
+    ]);
     const { counts, readers } = await message(7);
     expect(counts).toMatchObject({ read_num: 2, unread_num: 3, event_ms: String(FETCHED_MS) });
     expect(readers).toEqual([
@@ -82,7 +103,10 @@ describe("applyRepairs", () => {
   });
 
   it("gives way to a callback newer than the fetch, whichever is applied first", async () => {
-    const newer = receiptPacket({ eventTimeMs: FETCHED_MS + 1, messages: [{ seq: 7, read: 3, unread: 2, readers: ["carol"] }] });
+    const newer = receiptPacket({
+      eventTimeMs: FETCHED_MS + 1,
+      messages: [{ seq: 7, read: 3, unread: 2, readers: ["carol"] }],
+    });
     await applyReceipts(db, [newer]);
     await applyRepairs(db, APP_ID, [repair()]);
     const first = await message(7);
@@ -96,15 +120,21 @@ describe("applyRepairs", () => {
   it("changes nothing and audits nothing when the same repair is applied again", async () => {
     await applyRepairs(db, APP_ID, [repair()]);
     const state = await message(7);
-    expect(await applyRepairs(db, APP_ID, [repair({ fetchedAtMs: FETCHED_MS + 60_000, counts: undefined })])).toEqual([]);
+    expect(await applyRepairs(db, APP_ID, [repair({ fetchedAtMs: FETCHED_MS + 60_000, counts: undefined })])).toEqual(
+      [],
+    );
     expect(await message(7)).toEqual(state);
     expect(await audit()).toHaveLength(1);
   });
 
   it("adds readers a lost callback would have brought, keeps the rest, and audits what changed", async () => {
-    await applyReceipts(db, [receiptPacket({ eventTimeMs: 2_000, messages: [{ seq: 7, read: 2, unread: 3, readers: ["bob"] }] })]);
+    await applyReceipts(db, [
+      receiptPacket({ eventTimeMs: 2_000, messages: [{ seq: 7, read: 2, unread: 3, readers: ["bob"] }] }),
+    ]);
     const applied = await applyRepairs(db, APP_ID, [repair({ counts: undefined })]);
-    expect(applied).toMatchObject([{ differences: ["readers"], before: { readers: ["bob"] }, after: { readNum: 2, readers: ["alice", "bob"] } }]);
+    expect(applied).toMatchObject([
+      { differences: ["readers"], before: { readers: ["bob"] }, after: { readNum: 2, readers: ["alice", "bob"] } },
+    ]);
     expect((await message(7)).readers).toEqual([
       { member_account: "alice", read_ms: String(FETCHED_MS) },
       { member_account: "bob", read_ms: "2000" },
@@ -116,14 +146,31 @@ describe("findActiveGroups and findStoredReceipts", () => {
   it("list groups with events in the window, what we hold from the oldest recent message up, and its state", async () => {
     await applyReceipts(db, [
       receiptPacket({ groupId: "old", eventTimeMs: 1_000, messages: [{ seq: 1, read: 1, unread: 0 }] }),
-      receiptPacket({ groupId: "g", eventTimeMs: 1_000, messages: [{ seq: 1, read: 1, unread: 0 }, { seq: 4, read: 1, unread: 0 }] }),
-      receiptPacket({ groupId: "g", eventTimeMs: 9_000, messages: [{ seq: 3, read: 2, unread: 1, readers: ["x", "y"] }, { seq: 6, read: 1, unread: 2 }] }),
+      receiptPacket({
+        groupId: "g",
+        eventTimeMs: 1_000,
+        messages: [
+          { seq: 1, read: 1, unread: 0 },
+          { seq: 4, read: 1, unread: 0 },
+        ],
+      }),
+      receiptPacket({
+        groupId: "g",
+        eventTimeMs: 9_000,
+        messages: [
+          { seq: 3, read: 2, unread: 1, readers: ["x", "y"] },
+          { seq: 6, read: 1, unread: 2 },
+        ],
+      }),
     ]);
     expect(await findActiveGroups(db, { sdkAppId: APP_ID, sinceMs: 5_000 })).toEqual([
       { groupId: "g", groupType: "Public", newestSeq: 6, recentSeqs: [3, 6], knownSeqs: [3, 4, 6] },
     ]);
     expect(await findActiveGroups(db, { sdkAppId: APP_ID, sinceMs: 5_000, groupId: "old" })).toEqual([]);
-    const stored = await findStoredReceipts(db, APP_ID, [{ groupId: "g", msgSeq: 3 }, { groupId: "g", msgSeq: 5 }]);
+    const stored = await findStoredReceipts(db, APP_ID, [
+      { groupId: "g", msgSeq: 3 },
+      { groupId: "g", msgSeq: 5 },
+    ]);
     expect([...stored.entries()]).toEqual([["g\u00003", { readNum: 2, unreadNum: 1, readers: ["x", "y"] }]]);
   });
 });

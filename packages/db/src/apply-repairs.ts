@@ -22,7 +22,13 @@ export type Repair = {
   readersFetchedAtMs?: number;
 };
 
-export type AppliedRepair = { groupId: string; msgSeq: number; differences: Difference[]; before: ReceiptState | undefined; after: ReceiptState };
+export type AppliedRepair = {
+  groupId: string;
+  msgSeq: number;
+  differences: Difference[];
+  before: ReceiptState | undefined;
+  after: ReceiptState;
+};
 
 const INSERT_AUDIT = `
   INSERT INTO reconcile_repairs (sdk_app_id, group_id, msg_seq, differences, before, after, fetched_at, repaired_at)
@@ -43,13 +49,18 @@ const INSERT_AUDIT = `
  * of primary-key order and could deadlock with the worker; a callback that commits in between
  * shows in the audit as part of the repair.
  */
-export async function applyRepairs(db: Database, sdkAppId: string, repairs: readonly Repair[]): Promise<AppliedRepair[]> {
+export async function applyRepairs(
+  db: Database,
+  sdkAppId: string,
+  repairs: readonly Repair[],
+): Promise<AppliedRepair[]> {
   if (repairs.length === 0) return [];
   const refs = repairs.map(({ groupId, msgSeq }) => ({ groupId, msgSeq }));
   return db.$transaction(
     async (tx) => {
       const before = await findStoredReceipts(tx, sdkAppId, refs);
-      for (const { sql, params } of repairColumns(sdkAppId, repairs).statements()) await tx.$executeRawUnsafe(sql, ...params);
+      for (const { sql, params } of repairColumns(sdkAppId, repairs).statements())
+        await tx.$executeRawUnsafe(sql, ...params);
       const after = await findStoredReceipts(tx, sdkAppId, refs);
 
       const applied: AppliedRepair[] = [];
@@ -60,7 +71,13 @@ export async function applyRepairs(db: Database, sdkAppId: string, repairs: read
         if (!now) continue; // nothing to write (no counts for a missing row): nothing changed
         const differences = receiptDifferences(before.get(key), now);
         if (differences.length === 0) continue;
-        applied.push({ groupId: repair.groupId, msgSeq: repair.msgSeq, differences, before: before.get(key), after: now });
+        applied.push({
+          groupId: repair.groupId,
+          msgSeq: repair.msgSeq,
+          differences,
+          before: before.get(key),
+          after: now,
+        });
         fetched.push(repair.fetchedAtMs);
       }
       if (applied.length > 0) {
@@ -85,7 +102,16 @@ export async function applyRepairs(db: Database, sdkAppId: string, repairs: read
 function repairColumns(sdkAppId: string, repairs: readonly Repair[]): ReceiptColumns {
   const columns = new ReceiptColumns();
   for (const r of repairs) {
-    if (r.counts) columns.addReceipt(sdkAppId, r.groupId, r.msgSeq, r.groupType, r.counts.readNum, r.counts.unreadNum, r.fetchedAtMs);
+    if (r.counts)
+      columns.addReceipt(
+        sdkAppId,
+        r.groupId,
+        r.msgSeq,
+        r.groupType,
+        r.counts.readNum,
+        r.counts.unreadNum,
+        r.fetchedAtMs,
+      );
     const readAtMs = r.readersFetchedAtMs ?? r.fetchedAtMs;
     for (const memberAccount of r.readers) columns.addReader(sdkAppId, r.groupId, r.msgSeq, memberAccount, readAtMs);
   }

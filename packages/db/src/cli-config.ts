@@ -5,7 +5,10 @@ import { z } from "zod";
 export const DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/receipts";
 
 const schema = z.object({
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL").default(DEFAULT_DATABASE_URL),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL")
+    .default(DEFAULT_DATABASE_URL),
 });
 
 /** The database CLIs' settings, read like the apps': a bad value exits with one line naming it. */

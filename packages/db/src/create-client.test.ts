@@ -23,7 +23,8 @@ afterAll(async () => {
   await testDb.drop();
 });
 
-const packet = (i: number) => receiptPacket({ groupId: "silent", eventTimeMs: i, messages: [{ seq: i, read: 1, unread: 0 }] });
+const packet = (i: number) =>
+  receiptPacket({ groupId: "silent", eventTimeMs: i, messages: [{ seq: i, read: 1, unread: 0 }] });
 
 describe("createDatabase", () => {
   it("fails a write whose connection went silent within the transaction deadline, and the retry uses a fresh connection", async () => {

@@ -31,7 +31,13 @@ export type DatabaseOptions = {
  * the pool drops the client instead of handing the dead socket out again.
  */
 export function createDatabase(options: DatabaseOptions): Database {
-  const { databaseUrl, poolMax = 10, connectTimeoutMs = 5_000, statementTimeoutMs = 15_000, transactionTimeoutMs = 20_000 } = options;
+  const {
+    databaseUrl,
+    poolMax = 10,
+    connectTimeoutMs = 5_000,
+    statementTimeoutMs = 15_000,
+    transactionTimeoutMs = 20_000,
+  } = options;
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: poolMax,
@@ -45,8 +51,11 @@ export function createDatabase(options: DatabaseOptions): Database {
   pool.on("acquire", (client) => {
     const timer = setTimeout(() => {
       deadlines.delete(client);
-      const stream = (client as unknown as { connection?: { stream?: { destroy: (error?: Error) => void } } }).connection?.stream;
-      stream?.destroy(new Error(`connection held for more than ${transactionTimeoutMs} ms; closed so the write can be retried`));
+      const stream = (client as unknown as { connection?: { stream?: { destroy: (error?: Error) => void } } })
+        .connection?.stream;
+      stream?.destroy(
+        new Error(`connection held for more than ${transactionTimeoutMs} ms; closed so the write can be retried`),
+      );
     }, transactionTimeoutMs);
     timer.unref();
     deadlines.set(client, timer);

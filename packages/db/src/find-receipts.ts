@@ -15,8 +15,16 @@ export async function findReceipts(
   db: Database,
   where: { sdkAppId: string; groupId: string; msgSeq?: string; limit?: number },
 ): Promise<MessageReceipt[]> {
-  const key = { sdkAppId: BigInt(where.sdkAppId), groupId: where.groupId, ...(where.msgSeq ? { msgSeq: BigInt(where.msgSeq) } : {}) };
-  const receipts = await db.groupMessageReceipt.findMany({ where: key, orderBy: { msgSeq: "desc" }, take: where.limit ?? 50 });
+  const key = {
+    sdkAppId: BigInt(where.sdkAppId),
+    groupId: where.groupId,
+    ...(where.msgSeq ? { msgSeq: BigInt(where.msgSeq) } : {}),
+  };
+  const receipts = await db.groupMessageReceipt.findMany({
+    where: key,
+    orderBy: { msgSeq: "desc" },
+    take: where.limit ?? 50,
+  });
   if (receipts.length === 0) return [];
   const readers = await db.groupMessageReader.findMany({
     where: { sdkAppId: key.sdkAppId, groupId: key.groupId, msgSeq: { in: receipts.map((r) => r.msgSeq) } },

@@ -5,7 +5,13 @@ export { receiptColumnsOf, ReceiptColumns, type Statement } from "./receipt-sql.
 export { findReceipts, type MessageReceipt } from "./find-receipts.js";
 export { laneOf, splitByLane } from "./write-lanes.js";
 export { receiptDifferences, messageKey, type ReceiptState, type Difference } from "./receipt-differences.js";
-export { findActiveGroups, findGroupSummary, findStoredReceipts, type ActiveGroup, type MessageRef } from "./reconcile-queries.js";
+export {
+  findActiveGroups,
+  findGroupSummary,
+  findStoredReceipts,
+  type ActiveGroup,
+  type MessageRef,
+} from "./reconcile-queries.js";
 export { applyRepairs, type Repair, type AppliedRepair } from "./apply-repairs.js";
 export { recordSkips, type Skip } from "./record-skips.js";
 export {

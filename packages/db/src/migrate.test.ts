@@ -28,14 +28,19 @@ async function copyOfMigrations(): Promise<string> {
 
 describe("npm run db:migrate", () => {
   const cli = (env: Record<string, string>) =>
-    spawnSync(process.execPath, [fileURLToPath(new URL("../dist/migrate-cli.js", import.meta.url))], { env: { PATH: process.env.PATH, ...env }, encoding: "utf8" });
+    spawnSync(process.execPath, [fileURLToPath(new URL("../dist/migrate-cli.js", import.meta.url))], {
+      env: { PATH: process.env.PATH, ...env },
+      encoding: "utf8",
+    });
 
   it("migrates the database in DATABASE_URL and says what it did", async () => {
     const db = await emptyDatabase();
     const names = (await readMigrations(DEFAULT_MIGRATIONS_DIR)).map((m) => m.name);
     const first = cli({ DATABASE_URL: db.url });
     expect(first.status).toBe(0);
-    expect(first.stdout).toBe(`${names.map((n) => `applied ${n}\n`).join("")}migrations: ${names.length} applied, 0 already applied\n`);
+    expect(first.stdout).toBe(
+      `${names.map((n) => `applied ${n}\n`).join("")}migrations: ${names.length} applied, 0 already applied\n`,
+    );
     expect(cli({ DATABASE_URL: db.url }).stdout).toBe(`migrations: 0 applied, ${names.length} already applied\n`);
   });
 
@@ -57,7 +62,12 @@ describe("migrate", () => {
     const second = await migrate({ databaseUrl: db.url });
     expect(second).toEqual({ applied: [], alreadyApplied: migrations.map((m) => m.name) });
 
-    const rows = await query<{ migration_name: string; checksum: string; finished: boolean; applied_steps_count: number }>(
+    const rows = await query<{
+      migration_name: string;
+      checksum: string;
+      finished: boolean;
+      applied_steps_count: number;
+    }>(
       db.url,
       `SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, applied_steps_count FROM "_prisma_migrations" ORDER BY migration_name`,
     );
@@ -77,7 +87,9 @@ describe("migrate", () => {
     await migrate({ databaseUrl: db.url, migrationsDir: dir });
     const [first] = await readMigrations(dir);
     await writeFile(join(dir, first!.name, "migration.sql"), `${first!.sql}\n-- edited\n`);
-    await expect(migrate({ databaseUrl: db.url, migrationsDir: dir })).rejects.toThrow(/was changed after it was applied/);
+    await expect(migrate({ databaseUrl: db.url, migrationsDir: dir })).rejects.toThrow(
+      /was changed after it was applied/,
+    );
   });
 
   it("rolls back a failing migration completely, leaving it to be fixed and re-run", async () => {
@@ -89,7 +101,10 @@ describe("migrate", () => {
     await writeFile(join(broken, "migration.sql"), "CREATE TABLE half_done (id int);\nSELECT no_such_function();\n");
     await expect(migrate({ databaseUrl: db.url, migrationsDir: dir })).rejects.toThrow(/99990101000000_broken failed/);
     const leftovers = await query(db.url, "SELECT 1 FROM pg_tables WHERE tablename = 'half_done'");
-    const recorded = await query(db.url, `SELECT 1 FROM "_prisma_migrations" WHERE migration_name = '99990101000000_broken'`);
+    const recorded = await query(
+      db.url,
+      `SELECT 1 FROM "_prisma_migrations" WHERE migration_name = '99990101000000_broken'`,
+    );
     expect({ leftovers, recorded }).toEqual({ leftovers: [], recorded: [] });
   });
 });

@@ -5,7 +5,8 @@ import { loadCliConfig } from "./cli-config.js";
 import { createDatabase } from "./create-client.js";
 import { pruneExpired, RETENTION_DAY_MS, type PrunedRows } from "./prune.js";
 
-const USAGE = "usage: npm run prune -- [--days N] [--batch-rows 500] [--pause-ms 100]   (--days defaults to RETENTION_DAYS)";
+const USAGE =
+  "usage: npm run prune -- [--days N] [--batch-rows 500] [--pause-ms 100]   (--days defaults to RETENTION_DAYS)";
 
 function fail(message: string): never {
   console.error(message);
@@ -20,12 +21,15 @@ function wholeNumber(name: string, text: string | undefined, min: number): numbe
 
 let values;
 try {
-  ({ values } = parseArgs({ options: { days: { type: "string" }, "batch-rows": { type: "string" }, "pause-ms": { type: "string" } } }));
+  ({ values } = parseArgs({
+    options: { days: { type: "string" }, "batch-rows": { type: "string" }, "pause-ms": { type: "string" } },
+  }));
 } catch (error) {
   fail(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
 }
 const days = wholeNumber("--days", values.days, 1) ?? wholeNumber("RETENTION_DAYS", process.env.RETENTION_DAYS, 1);
-if (days === undefined) fail(`nothing to do: RETENTION_DAYS is unset (keep for ever) and no --days was given\n${USAGE}`);
+if (days === undefined)
+  fail(`nothing to do: RETENTION_DAYS is unset (keep for ever) and no --days was given\n${USAGE}`);
 const batchRows = wholeNumber("--batch-rows", values["batch-rows"], 1);
 const pauseMs = wholeNumber("--pause-ms", values["pause-ms"], 0);
 const { databaseUrl } = loadCliConfig();
@@ -51,7 +55,9 @@ try {
   });
   if (process.stderr.isTTY && batches >= 50) process.stderr.write("\n");
   console.table(Object.entries(pruned).map(([table, rows]) => ({ table, rows })));
-  console.log(`${stopping.signal.aborted ? "stopped" : "done"} after ${batches} batches in ${((Date.now() - startedMs) / 1000).toFixed(1)} s`);
+  console.log(
+    `${stopping.signal.aborted ? "stopped" : "done"} after ${batches} batches in ${((Date.now() - startedMs) / 1000).toFixed(1)} s`,
+  );
 } catch (error) {
   console.error(`prune failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;

@@ -29,9 +29,15 @@ const LEDGER: Source = {
   time: "event_time",
   columns: "sdk_app_id, group_id, msg_seq, event_time",
 };
-const REPAIRS: Source = { table: "reconcile_repairs", key: "x.id = b.id", time: "repaired_at", columns: "id, sdk_app_id, group_id, msg_seq" };
+const REPAIRS: Source = {
+  table: "reconcile_repairs",
+  key: "x.id = b.id",
+  time: "repaired_at",
+  columns: "id, sdk_app_id, group_id, msg_seq",
+};
 
-const sameMessage = (a: string, b: string) => `(${a}.sdk_app_id, ${a}.group_id, ${a}.msg_seq) = (${b}.sdk_app_id, ${b}.group_id, ${b}.msg_seq)`;
+const sameMessage = (a: string, b: string) =>
+  `(${a}.sdk_app_id, ${a}.group_id, ${a}.msg_seq) = (${b}.sdk_app_id, ${b}.group_id, ${b}.msg_seq)`;
 
 /** $1 the cutoff (timestamptz), $2 the batch size. Returns one row of counts. */
 function expiryStatement(source: Source): string {

@@ -25,16 +25,31 @@ afterAll(async () => {
   await testDb.drop();
 });
 beforeEach(async () => {
-  await query(testDb.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events, reconcile_repairs, reconcile_skips");
+  await query(
+    testDb.url,
+    "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events, reconcile_repairs, reconcile_skips",
+  );
 });
 
 const event = (groupId: string, seq: number, eventTimeMs: number, read: number, readers: string[]) =>
   receiptPacket({ groupId, eventTimeMs, messages: [{ seq, read, unread: 10 - read, readers }] });
 
 async function rows(groupId: string) {
-  const [counts] = await query<{ read_num: number }>(testDb.url, "SELECT read_num FROM group_message_receipts WHERE group_id = $1", [groupId]);
-  const readers = await query<{ member_account: string }>(testDb.url, "SELECT member_account FROM group_message_readers WHERE group_id = $1 ORDER BY 1", [groupId]);
-  const [ledger] = await query<{ n: number }>(testDb.url, "SELECT count(*)::int AS n FROM read_receipt_events WHERE group_id = $1", [groupId]);
+  const [counts] = await query<{ read_num: number }>(
+    testDb.url,
+    "SELECT read_num FROM group_message_receipts WHERE group_id = $1",
+    [groupId],
+  );
+  const readers = await query<{ member_account: string }>(
+    testDb.url,
+    "SELECT member_account FROM group_message_readers WHERE group_id = $1 ORDER BY 1",
+    [groupId],
+  );
+  const [ledger] = await query<{ n: number }>(
+    testDb.url,
+    "SELECT count(*)::int AS n FROM read_receipt_events WHERE group_id = $1",
+    [groupId],
+  );
   return { readNum: counts?.read_num ?? null, readers: readers.map((r) => r.member_account), ledger: ledger!.n };
 }
 
@@ -53,7 +68,11 @@ describe("pruneExpired", () => {
   });
 
   it("finds messages a repair wrote without any callback, and keeps one a repair touched recently", async () => {
-    const fetchedAtMs = (ms: number) => ({ fetchedAtMs: ms, groupType: "Public", counts: { readNum: 3, unreadNum: 7 } });
+    const fetchedAtMs = (ms: number) => ({
+      fetchedAtMs: ms,
+      groupType: "Public",
+      counts: { readNum: 3, unreadNum: 7 },
+    });
     await applyRepairs(db, APP_ID, [{ groupId: "repaired-old", msgSeq: 1, readers: ["a"], ...fetchedAtMs(OLD_MS) }]);
     await applyRepairs(db, APP_ID, [{ groupId: "repaired-new", msgSeq: 1, readers: ["a"], ...fetchedAtMs(RECENT_MS) }]);
     await query(testDb.url, "UPDATE reconcile_repairs SET repaired_at = fetched_at");
@@ -65,7 +84,9 @@ describe("pruneExpired", () => {
 
   it("keeps a message whose counts are old but one of whose readers was first seen recently", async () => {
     await applyReceipts(db, [event("late-reader", 1, OLD_MS, 1, ["a"])]);
-    await applyRepairs(db, APP_ID, [{ groupId: "late-reader", msgSeq: 1, groupType: "Public", fetchedAtMs: RECENT_MS, readers: ["a", "z"] }]);
+    await applyRepairs(db, APP_ID, [
+      { groupId: "late-reader", msgSeq: 1, groupType: "Public", fetchedAtMs: RECENT_MS, readers: ["a", "z"] },
+    ]);
     await pruneExpired(db, { cutoffMs: CUTOFF_MS });
     expect(await rows("late-reader")).toEqual({ readNum: 1, readers: ["a", "z"], ledger: 0 });
   });

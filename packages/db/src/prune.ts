@@ -48,9 +48,22 @@ const PASSES = [
  * Safe to run twice at once or to stop anywhere: each statement is a complete, consistent step.
  */
 export async function pruneExpired(db: Database, options: PruneOptions): Promise<PrunedRows> {
-  const { cutoffMs, batchRows = PRUNE_DEFAULTS.batchRows, pauseMs = PRUNE_DEFAULTS.pauseMs, lockTimeoutMs = 2000, signal, onBatch } = options;
+  const {
+    cutoffMs,
+    batchRows = PRUNE_DEFAULTS.batchRows,
+    pauseMs = PRUNE_DEFAULTS.pauseMs,
+    lockTimeoutMs = 2000,
+    signal,
+    onBatch,
+  } = options;
   const cutoff = new Date(cutoffMs).toISOString();
-  const total: PrunedRows = { read_receipt_events: 0, group_message_readers: 0, group_message_receipts: 0, reconcile_repairs: 0, reconcile_skips: 0 };
+  const total: PrunedRows = {
+    read_receipt_events: 0,
+    group_message_readers: 0,
+    group_message_receipts: 0,
+    reconcile_repairs: 0,
+    reconcile_skips: 0,
+  };
   for (const pass of PASSES) {
     while (!signal?.aborted) {
       const [, rows] = await db.$transaction([
@@ -58,7 +71,11 @@ export async function pruneExpired(db: Database, options: PruneOptions): Promise
         db.$queryRawUnsafe<BatchRow[]>(pass.sql, cutoff, batchRows),
       ]);
       const batch = rows[0]!;
-      const deleted = { [pass.source]: batch.sources, group_message_readers: batch.readers, group_message_receipts: batch.receipts };
+      const deleted = {
+        [pass.source]: batch.sources,
+        group_message_readers: batch.readers,
+        group_message_receipts: batch.receipts,
+      };
       for (const [table, count] of Object.entries(deleted)) total[table as keyof PrunedRows] += count;
       onBatch?.(deleted);
       // Fewer candidates than asked: nothing older is left. None deleted: the rest is held by

@@ -28,11 +28,15 @@ try {
     const rows = await listQuarantined(db, ids);
     if (parsed.values.json) console.log(JSON.stringify(rows, null, 2));
     else if (rows.length === 0) console.log("no quarantined callbacks");
-    else console.table(rows.map(({ payloadText, error, ...row }) => ({ ...row, error: clip(error), bytes: payloadText.length })));
+    else
+      console.table(
+        rows.map(({ payloadText, error, ...row }) => ({ ...row, error: clip(error), bytes: payloadText.length })),
+      );
   } else if (command === "retry") {
     const outcomes = await retryQuarantined(db, ids);
     const applied = outcomes.filter((o) => o.result === "applied").length;
-    for (const o of outcomes) if (o.result !== "applied") console.log(`${o.id}: ${o.result.replace("_", " ")}: ${clip(o.error ?? "")}`);
+    for (const o of outcomes)
+      if (o.result !== "applied") console.log(`${o.id}: ${o.result.replace("_", " ")}: ${clip(o.error ?? "")}`);
     console.log(`applied ${applied} of ${outcomes.length} quarantined callback(s)`);
     if (applied < outcomes.length) process.exitCode = 1;
   } else {

@@ -38,7 +38,10 @@ describe("quarantineCallbacks", () => {
       { raw: "a torn spool line", reason: "invalid_payload", error: "not JSON", sqlState: null },
       { raw: undefined, reason: "invalid_payload", error: "no data", sqlState: null },
     ]);
-    const rows = await query<{ payload: unknown; payload_text: string; error: string }>(testDb.url, "SELECT payload, payload_text, error FROM quarantined_callbacks ORDER BY error");
+    const rows = await query<{ payload: unknown; payload_text: string; error: string }>(
+      testDb.url,
+      "SELECT payload, payload_text, error FROM quarantined_callbacks ORDER BY error",
+    );
     expect(rows.map((r) => JSON.parse(r.payload_text))).toEqual([odd, null, "a torn spool line"]);
     expect(rows.map((r) => r.payload)).toEqual([null, null, "a torn spool line"]);
     expect(rows.map((r) => r.error)).toEqual(["bad \ufffd text\\u0000", "no data", "not JSON"]);
@@ -48,7 +51,11 @@ describe("quarantineCallbacks", () => {
 describe("npm run quarantine", () => {
   it("lists, retries with the current code, and purges", async () => {
     // One that an older version refused but this one can write, one that no version can.
-    const fixable = receiptPacket({ groupId: "q-fixed", eventTimeMs: 7, messages: [{ seq: 1, read: 1, unread: 0, readers: ["a"] }] });
+    const fixable = receiptPacket({
+      groupId: "q-fixed",
+      eventTimeMs: 7,
+      messages: [{ seq: 1, read: 1, unread: 0, readers: ["a"] }],
+    });
     const hopeless = { sdkAppId: "1400000001", receipt: { GroupId: "q-bad" } };
     await quarantineCallbacks(db, [
       { raw: fixable, reason: "rejected_by_database", error: "an older bug", sqlState: "21000" },
@@ -69,16 +76,25 @@ describe("npm run quarantine", () => {
     expect(retried.status).toBe(1); // one is still quarantined
     expect(retried.stdout).toContain("applied 1 of 2");
     expect(retried.stdout).toContain(`${hopelessId}: still invalid`);
-    expect(await query(testDb.url, "SELECT read_num FROM group_message_receipts WHERE group_id = 'q-fixed'")).toEqual([{ read_num: 1 }]);
-    expect(await query(testDb.url, "SELECT id::text, attempts FROM quarantined_callbacks")).toEqual([{ id: hopelessId, attempts: 2 }]);
+    expect(await query(testDb.url, "SELECT read_num FROM group_message_receipts WHERE group_id = 'q-fixed'")).toEqual([
+      { read_num: 1 },
+    ]);
+    expect(await query(testDb.url, "SELECT id::text, attempts FROM quarantined_callbacks")).toEqual([
+      { id: hopelessId, attempts: 2 },
+    ]);
 
     expect(quarantine("purge", hopelessId).stdout).toContain("purged 1");
     expect(quarantine("list").stdout).toContain("no quarantined callbacks");
   });
 
   it("retries every quarantined callback, however many there are", async () => {
-    const many = Array.from({ length: 1203 }, (_, i) => receiptPacket({ groupId: "q-many", eventTimeMs: 10 + i, messages: [{ seq: i, read: 1, unread: 0 }] }));
-    await quarantineCallbacks(db, many.map((raw) => ({ raw, reason: "rejected_by_database", error: "a server fault", sqlState: "XX002" })));
+    const many = Array.from({ length: 1203 }, (_, i) =>
+      receiptPacket({ groupId: "q-many", eventTimeMs: 10 + i, messages: [{ seq: i, read: 1, unread: 0 }] }),
+    );
+    await quarantineCallbacks(
+      db,
+      many.map((raw) => ({ raw, reason: "rejected_by_database", error: "a server fault", sqlState: "XX002" })),
+    );
     const retried = quarantine("retry");
     expect(retried).toMatchObject({ status: 0, stdout: expect.stringContaining("applied 1203 of 1203") });
     expect(await query(testDb.url, "SELECT count(*)::int AS n FROM quarantined_callbacks")).toEqual([{ n: 0 }]);

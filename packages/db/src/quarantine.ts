@@ -42,7 +42,10 @@ const UPSERT_QUARANTINE = `
 export async function quarantineCallbacks(db: Database, entries: readonly QuarantineEntry[]): Promise<void> {
   if (entries.length === 0) return;
   // One row per fingerprint: a statement may not update the same row twice.
-  const rows = new Map<string, { payload: string | null; payloadText: string; entry: QuarantineEntry; attempts: number }>();
+  const rows = new Map<
+    string,
+    { payload: string | null; payloadText: string; entry: QuarantineEntry; attempts: number }
+  >();
   for (const entry of entries) {
     const payloadText = JSON.stringify(entry.raw) ?? "null";
     const fingerprint = createHash("sha256").update(payloadText).digest("hex");
@@ -64,7 +67,12 @@ export async function quarantineCallbacks(db: Database, entries: readonly Quaran
 }
 
 /** Quarantined callbacks, oldest first: all of them (up to `limit`, after `afterId`), or those named. */
-export async function listQuarantined(db: Database, ids: readonly string[] = [], limit = 1000, afterId = "0"): Promise<QuarantinedCallback[]> {
+export async function listQuarantined(
+  db: Database,
+  ids: readonly string[] = [],
+  limit = 1000,
+  afterId = "0",
+): Promise<QuarantinedCallback[]> {
   const rows = await db.quarantinedCallback.findMany({
     where: { id: ids.length > 0 ? { in: ids.map(BigInt), gt: BigInt(afterId) } : { gt: BigInt(afterId) } },
     orderBy: { id: "asc" },
@@ -84,7 +92,9 @@ export async function listQuarantined(db: Database, ids: readonly string[] = [],
 
 /** Deletes quarantined callbacks (all, or those named); they are gone for good. */
 export async function purgeQuarantined(db: Database, ids: readonly string[] = []): Promise<number> {
-  const result = await db.quarantinedCallback.deleteMany({ where: ids.length > 0 ? { id: { in: ids.map(BigInt) } } : {} });
+  const result = await db.quarantinedCallback.deleteMany({
+    where: ids.length > 0 ? { id: { in: ids.map(BigInt) } } : {},
+  });
   return result.count;
 }
 
@@ -98,7 +108,7 @@ export type RetryOutcome = { id: string; result: "applied" | "still_invalid" | "
 export async function retryQuarantined(db: Database, ids: readonly string[] = []): Promise<RetryOutcome[]> {
   const outcomes: RetryOutcome[] = [];
   // Page by id, so every row is tried once however many there are.
-  for (let afterId = "0"; ; ) {
+  for (let afterId = "0"; ;) {
     const page = await listQuarantined(db, ids, 500, afterId);
     if (page.length === 0) return outcomes;
     afterId = page.at(-1)!.id;
@@ -112,9 +122,14 @@ async function retryOne(db: Database, row: QuarantinedCallback): Promise<RetryOu
     await bumpAttempt(db, row.id, parsed.error, null);
     return { id: row.id, result: "still_invalid", error: parsed.error };
   }
-  const statements = receiptColumnsOf([parsed.value]).statements().map(({ sql, params }) => db.$executeRawUnsafe(sql, ...params));
+  const statements = receiptColumnsOf([parsed.value])
+    .statements()
+    .map(({ sql, params }) => db.$executeRawUnsafe(sql, ...params));
   try {
-    await db.$transaction([...statements, db.$executeRawUnsafe("DELETE FROM quarantined_callbacks WHERE id = $1::bigint", row.id)]);
+    await db.$transaction([
+      ...statements,
+      db.$executeRawUnsafe("DELETE FROM quarantined_callbacks WHERE id = $1::bigint", row.id),
+    ]);
     return { id: row.id, result: "applied" };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -137,8 +152,10 @@ async function bumpAttempt(db: Database, id: string, error: string, sqlState: st
  * timeout, or Prisma's own error, whose `code` (P2028 and the like) is no SQLSTATE.
  */
 export function sqlStateOf(error: unknown): string | null {
-  const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } } })?.meta?.driverAdapterError?.cause;
-  const fromPg = (error as { severity?: unknown })?.severity !== undefined ? (error as { code?: unknown }).code : undefined;
+  const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } } })
+    ?.meta?.driverAdapterError?.cause;
+  const fromPg =
+    (error as { severity?: unknown })?.severity !== undefined ? (error as { code?: unknown }).code : undefined;
   for (const candidate of [cause?.originalCode, cause?.code, fromPg]) {
     if (typeof candidate === "string" && /^[0-9A-Z]{5}$/.test(candidate)) return candidate;
   }

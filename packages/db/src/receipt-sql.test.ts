@@ -16,15 +16,28 @@ async function roundTrip(values: (string | null)[]): Promise<(string | null)[]> 
 
 describe("arrayLiteral", () => {
   it("keeps text that means something inside an array literal as text", async () => {
-    const values = ['a"b', "back\\slash", "{braces}", "com,ma", " spaced ", "NULL", "", "Zoë 读者 🙂", null, '\\"', "\n\t"];
+    const values = [
+      'a"b',
+      "back\\slash",
+      "{braces}",
+      "com,ma",
+      " spaced ",
+      "NULL",
+      "",
+      "Zoë 读者 🙂",
+      null,
+      '\\"',
+      "\n\t",
+    ];
     expect(await roundTrip(values)).toEqual(values);
   });
 
   it("carries bigints past 2^53 and ints exactly", async () => {
-    const [row] = await query<{ big: string[]; small: number[] }>(testDb.url, "SELECT $1::bigint[]::text[] AS big, $2::int[] AS small", [
-      arrayLiteral(["9223372036854775807", "0", "9007199254740993"]),
-      arrayLiteral([0, -7, 2147483647]),
-    ]);
+    const [row] = await query<{ big: string[]; small: number[] }>(
+      testDb.url,
+      "SELECT $1::bigint[]::text[] AS big, $2::int[] AS small",
+      [arrayLiteral(["9223372036854775807", "0", "9007199254740993"]), arrayLiteral([0, -7, 2147483647])],
+    );
     expect(row).toEqual({ big: ["9223372036854775807", "0", "9007199254740993"], small: [0, -7, 2147483647] });
   });
 

@@ -101,7 +101,15 @@ export class ReceiptColumns {
   messages = 0;
   readers = 0;
   events = 0;
-  private readonly eventColumns = columns("number", "text", "number", "number", "number", "nullable text", "nullable text");
+  private readonly eventColumns = columns(
+    "number",
+    "text",
+    "number",
+    "number",
+    "number",
+    "nullable text",
+    "nullable text",
+  );
   private readonly receiptColumns = columns("number", "text", "number", "text", "number", "number", "number");
   private readonly readerColumns = columns("number", "text", "number", "text", "number");
 
@@ -109,14 +117,39 @@ export class ReceiptColumns {
   addPacket(packet: ReceiptPacket): void {
     const { sdkAppId, clientIp, optPlatform, receivedAtMs, receipt } = packet;
     for (const item of receipt.GroupMsgReceiptList) {
-      this.addReceipt(sdkAppId, receipt.GroupId, item.MsgSeq, receipt.Type, item.ReadNum, item.UnreadNum, receipt.EventTime);
+      this.addReceipt(
+        sdkAppId,
+        receipt.GroupId,
+        item.MsgSeq,
+        receipt.Type,
+        item.ReadNum,
+        item.UnreadNum,
+        receipt.EventTime,
+      );
       this.addEvent(sdkAppId, receipt.GroupId, item.MsgSeq, receipt.EventTime, receivedAtMs, clientIp, optPlatform);
-      for (const member of item.ReadReceiptMembers ?? []) this.addReader(sdkAppId, receipt.GroupId, item.MsgSeq, member.Member_Account, receipt.EventTime);
+      for (const member of item.ReadReceiptMembers ?? [])
+        this.addReader(sdkAppId, receipt.GroupId, item.MsgSeq, member.Member_Account, receipt.EventTime);
     }
   }
 
-  addReceipt(sdkAppId: string, groupId: string, msgSeq: number, groupType: string, readNum: number, unreadNum: number, eventTimeMs: number): void {
-    const [app, grp, seq, typ, read, unread, event] = this.receiptColumns as [Column, Column, Column, Column, Column, Column, Column];
+  addReceipt(
+    sdkAppId: string,
+    groupId: string,
+    msgSeq: number,
+    groupType: string,
+    readNum: number,
+    unreadNum: number,
+    eventTimeMs: number,
+  ): void {
+    const [app, grp, seq, typ, read, unread, event] = this.receiptColumns as [
+      Column,
+      Column,
+      Column,
+      Column,
+      Column,
+      Column,
+      Column,
+    ];
     app.add(sdkAppId);
     grp.add(groupId);
     seq.add(msgSeq);
@@ -127,8 +160,24 @@ export class ReceiptColumns {
     this.messages += 1;
   }
 
-  addEvent(sdkAppId: string, groupId: string, msgSeq: number, eventTimeMs: number, receivedAtMs: number, clientIp: string | null, optPlatform: string | null): void {
-    const [app, grp, seq, event, received, ip, platform] = this.eventColumns as [Column, Column, Column, Column, Column, Column, Column];
+  addEvent(
+    sdkAppId: string,
+    groupId: string,
+    msgSeq: number,
+    eventTimeMs: number,
+    receivedAtMs: number,
+    clientIp: string | null,
+    optPlatform: string | null,
+  ): void {
+    const [app, grp, seq, event, received, ip, platform] = this.eventColumns as [
+      Column,
+      Column,
+      Column,
+      Column,
+      Column,
+      Column,
+      Column,
+    ];
     app.add(sdkAppId);
     grp.add(groupId);
     seq.add(msgSeq);

@@ -14,7 +14,13 @@ function fail(message: string): never {
 let values;
 try {
   ({ values } = parseArgs({
-    options: { app: { type: "string" }, group: { type: "string" }, seq: { type: "string" }, limit: { type: "string" }, json: { type: "boolean" } },
+    options: {
+      app: { type: "string" },
+      group: { type: "string" },
+      seq: { type: "string" },
+      limit: { type: "string" },
+      json: { type: "boolean" },
+    },
   }));
 } catch (error) {
   fail(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
@@ -28,7 +34,12 @@ const { databaseUrl } = loadCliConfig();
 
 const db = createDatabase({ databaseUrl, poolMax: 1 });
 try {
-  const receipts = await findReceipts(db, { sdkAppId: app, groupId: group, msgSeq: seq, limit: limit ? Number(limit) : undefined });
+  const receipts = await findReceipts(db, {
+    sdkAppId: app,
+    groupId: group,
+    msgSeq: seq,
+    limit: limit ? Number(limit) : undefined,
+  });
   if (json) {
     console.log(JSON.stringify(receipts, null, 2));
   } else if (receipts.length === 0) {

@@ -35,8 +35,16 @@ const ACTIVE_GROUPS = `
 
 type ActiveRow = { group_id: string; msg_seq: string; group_type: string; recent: boolean };
 
-export async function findActiveGroups(db: Database, where: { sdkAppId: string; sinceMs: number; groupId?: string }): Promise<ActiveGroup[]> {
-  const rows = await db.$queryRawUnsafe<ActiveRow[]>(ACTIVE_GROUPS, where.sdkAppId, String(where.sinceMs), where.groupId ?? null);
+export async function findActiveGroups(
+  db: Database,
+  where: { sdkAppId: string; sinceMs: number; groupId?: string },
+): Promise<ActiveGroup[]> {
+  const rows = await db.$queryRawUnsafe<ActiveRow[]>(
+    ACTIVE_GROUPS,
+    where.sdkAppId,
+    String(where.sinceMs),
+    where.groupId ?? null,
+  );
   const groups = new Map<string, ActiveGroup>();
   for (const row of rows) {
     const seq = Number(row.msg_seq);
@@ -53,7 +61,10 @@ export async function findActiveGroups(db: Database, where: { sdkAppId: string; 
 }
 
 /** What we hold of one group, whatever its age (for a group named by hand); undefined when nothing. */
-export async function findGroupSummary(db: Database, where: { sdkAppId: string; groupId: string }): Promise<{ groupType: string; newestSeq: number } | undefined> {
+export async function findGroupSummary(
+  db: Database,
+  where: { sdkAppId: string; groupId: string },
+): Promise<{ groupType: string; newestSeq: number } | undefined> {
   const row = await db.groupMessageReceipt.findFirst({
     where: { sdkAppId: BigInt(where.sdkAppId), groupId: where.groupId },
     orderBy: { msgSeq: "desc" },
@@ -78,13 +89,31 @@ export type MessageRef = { groupId: string; msgSeq: number };
 type Queryable = Pick<Database, "$queryRawUnsafe">;
 
 /** Counts and readers we hold for `messages`, by messageKey(); absent keys have no row. */
-export async function findStoredReceipts(db: Queryable, sdkAppId: string, messages: readonly MessageRef[]): Promise<Map<string, ReceiptState>> {
+export async function findStoredReceipts(
+  db: Queryable,
+  sdkAppId: string,
+  messages: readonly MessageRef[],
+): Promise<Map<string, ReceiptState>> {
   const stored = new Map<string, ReceiptState>();
   if (messages.length === 0) return stored;
-  const params = [sdkAppId, arrayLiteral(messages.map((m) => m.groupId)), arrayLiteral(messages.map((m) => String(m.msgSeq)))];
-  const receipts = await db.$queryRawUnsafe<{ group_id: string; msg_seq: string; read_num: number; unread_num: number }[]>(STORED_RECEIPTS, ...params);
-  for (const r of receipts) stored.set(messageKey(r.group_id, Number(r.msg_seq)), { readNum: r.read_num, unreadNum: r.unread_num, readers: [] });
-  const readers = await db.$queryRawUnsafe<{ group_id: string; msg_seq: string; member_account: string }[]>(STORED_READERS, ...params);
+  const params = [
+    sdkAppId,
+    arrayLiteral(messages.map((m) => m.groupId)),
+    arrayLiteral(messages.map((m) => String(m.msgSeq))),
+  ];
+  const receipts = await db.$queryRawUnsafe<
+    { group_id: string; msg_seq: string; read_num: number; unread_num: number }[]
+  >(STORED_RECEIPTS, ...params);
+  for (const r of receipts)
+    stored.set(messageKey(r.group_id, Number(r.msg_seq)), {
+      readNum: r.read_num,
+      unreadNum: r.unread_num,
+      readers: [],
+    });
+  const readers = await db.$queryRawUnsafe<{ group_id: string; msg_seq: string; member_account: string }[]>(
+    STORED_READERS,
+    ...params,
+  );
   // The merge writes readers only together with their counts row, so every reader has one.
   for (const m of readers) stored.get(messageKey(m.group_id, Number(m.msg_seq)))?.readers.push(m.member_account);
   return stored;

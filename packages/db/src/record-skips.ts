@@ -3,7 +3,12 @@ import type { Database } from "./create-client.js";
 /** Something the reconciler gave up on: a whole group (msgSeq null) or one message. */
 export type Skip = { groupId: string; msgSeq: number | null; api: string; errorCode: number; errorInfo: string };
 
-export async function recordSkips(db: Database, sdkAppId: string, skips: readonly Skip[], nowMs: number): Promise<void> {
+export async function recordSkips(
+  db: Database,
+  sdkAppId: string,
+  skips: readonly Skip[],
+  nowMs: number,
+): Promise<void> {
   if (skips.length === 0) return;
   await db.reconcileSkip.createMany({
     data: skips.map((s) => ({

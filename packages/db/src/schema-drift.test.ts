@@ -60,10 +60,27 @@ export default {
   const placeholder = fileURLToPath(import.meta.url); // any existing file: these engines are never run
   const result = spawnSync(
     process.execPath,
-    [cli, "migrate", "diff", "--config", join(workDir, "prisma.config.mjs"), "--from-empty", "--to-schema-datamodel", join(workDir, "schema.prisma"), "--script"],
+    [
+      cli,
+      "migrate",
+      "diff",
+      "--config",
+      join(workDir, "prisma.config.mjs"),
+      "--from-empty",
+      "--to-schema-datamodel",
+      join(workDir, "schema.prisma"),
+      "--script",
+    ],
     {
       encoding: "utf8",
-      env: { ...process.env, DATABASE_URL: fromSchema.url, PRISMA_QUERY_ENGINE_LIBRARY: placeholder, PRISMA_SCHEMA_ENGINE_BINARY: placeholder, PRISMA_HIDE_UPDATE_MESSAGE: "1", CHECKPOINT_DISABLE: "1" },
+      env: {
+        ...process.env,
+        DATABASE_URL: fromSchema.url,
+        PRISMA_QUERY_ENGINE_LIBRARY: placeholder,
+        PRISMA_SCHEMA_ENGINE_BINARY: placeholder,
+        PRISMA_HIDE_UPDATE_MESSAGE: "1",
+        CHECKPOINT_DISABLE: "1",
+      },
     },
   );
   if (result.status !== 0) throw new Error(`prisma migrate diff failed: ${result.stderr}${result.stdout}`);
@@ -75,7 +92,11 @@ beforeAll(async () => {
   fromMigrations = await createTestDatabase({ migrated: true });
 });
 afterAll(async () => {
-  await Promise.all([fromSchema?.drop(), fromMigrations?.drop(), workDir && rm(workDir, { recursive: true, force: true })]);
+  await Promise.all([
+    fromSchema?.drop(),
+    fromMigrations?.drop(),
+    workDir && rm(workDir, { recursive: true, force: true }),
+  ]);
 });
 
 describe("schema.prisma and prisma/migrations", () => {

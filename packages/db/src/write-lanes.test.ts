@@ -14,7 +14,9 @@ describe("write lanes", () => {
   });
 
   it("keeps apps apart: the same GroupId in two apps is two keys", () => {
-    const differing = Array.from({ length: 50 }, (_, i) => `g${i}`).filter((g) => laneOf(packet(g, "1400000001"), 2) !== laneOf(packet(g, "1400000002"), 2));
+    const differing = Array.from({ length: 50 }, (_, i) => `g${i}`).filter(
+      (g) => laneOf(packet(g, "1400000001"), 2) !== laneOf(packet(g, "1400000002"), 2),
+    );
     expect(differing.length).toBeGreaterThan(0);
   });
 

@@ -25,7 +25,13 @@ const count = z.int().min(0).max(POSTGRES_INT_MAX);
 
 /** Tencent's table says integer, its sample sends a digit string: accept both. */
 const eventTimeMs = z
-  .union([z.int(), z.string().regex(/^[0-9]{1,16}$/, "must be milliseconds since epoch").transform(Number)])
+  .union([
+    z.int(),
+    z
+      .string()
+      .regex(/^[0-9]{1,16}$/, "must be milliseconds since epoch")
+      .transform(Number),
+  ])
   .pipe(z.int().min(1).max(MAX_EVENT_TIME_MS, "is beyond the year 9999"));
 
 export const readReceiptMemberSchema = z.object({ Member_Account: storableText(128) });

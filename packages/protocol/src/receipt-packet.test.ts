@@ -44,7 +44,10 @@ describe("the body of a packet", () => {
   });
 
   it("accepts EventTime as a number, as the field table says", () => {
-    expect(parseReadReceipt({ ...docsSample, EventTime: 1670574414123 })).toMatchObject({ ok: true, value: { EventTime: 1670574414123 } });
+    expect(parseReadReceipt({ ...docsSample, EventTime: 1670574414123 })).toMatchObject({
+      ok: true,
+      value: { EventTime: 1670574414123 },
+    });
   });
 
   it("treats ReadReceiptMembers as optional", () => {
@@ -52,7 +55,11 @@ describe("the body of a packet", () => {
   });
 
   it("drops unknown fields instead of rejecting the packet", () => {
-    const result = parseReadReceipt({ ...docsSample, FutureField: { a: 1 }, GroupMsgReceiptList: [{ MsgSeq: 1, ReadNum: 0, UnreadNum: 1, Extra: true }] });
+    const result = parseReadReceipt({
+      ...docsSample,
+      FutureField: { a: 1 },
+      GroupMsgReceiptList: [{ MsgSeq: 1, ReadNum: 0, UnreadNum: 1, Extra: true }],
+    });
     expect(result.ok).toBe(true);
     if (result.ok) {
       expect(result.value).not.toHaveProperty("FutureField");
@@ -67,8 +74,18 @@ describe("the body of a packet", () => {
   });
 
   it("accepts non-ASCII accounts and MsgSeq beyond 2^32", () => {
-    const result = parseReadReceipt(withMessage({ MsgSeq: 2 ** 40 + 3, ReadNum: 1, UnreadNum: 0, ReadReceiptMembers: [{ Member_Account: "张三_ü" }] }));
-    expect(result).toMatchObject({ ok: true, value: { GroupMsgReceiptList: [{ MsgSeq: 2 ** 40 + 3, ReadReceiptMembers: [{ Member_Account: "张三_ü" }] }] } });
+    const result = parseReadReceipt(
+      withMessage({
+        MsgSeq: 2 ** 40 + 3,
+        ReadNum: 1,
+        UnreadNum: 0,
+        ReadReceiptMembers: [{ Member_Account: "张三_ü" }],
+      }),
+    );
+    expect(result).toMatchObject({
+      ok: true,
+      value: { GroupMsgReceiptList: [{ MsgSeq: 2 ** 40 + 3, ReadReceiptMembers: [{ Member_Account: "张三_ü" }] }] },
+    });
   });
 
   it.each([
@@ -76,10 +93,26 @@ describe("the body of a packet", () => {
     ["a fractional ReadNum", { MsgSeq: 1, ReadNum: 1.5, UnreadNum: 0 }, "GroupMsgReceiptList.0.ReadNum"],
     ["a MsgSeq beyond 2^53", { MsgSeq: 2 ** 53 + 2, ReadNum: 0, UnreadNum: 0 }, "GroupMsgReceiptList.0.MsgSeq"],
     ["UnreadNum as a string", { MsgSeq: 1, ReadNum: 0, UnreadNum: "6" }, "GroupMsgReceiptList.0.UnreadNum"],
-    ["an empty account", { MsgSeq: 1, ReadNum: 1, UnreadNum: 0, ReadReceiptMembers: [{ Member_Account: "" }] }, "Member_Account"],
-    ["a NUL in an account", { MsgSeq: 1, ReadNum: 1, UnreadNum: 0, ReadReceiptMembers: [{ Member_Account: "a\u0000b" }] }, "NUL"],
-    ["a lone high surrogate in an account", { MsgSeq: 1, ReadNum: 1, UnreadNum: 0, ReadReceiptMembers: [{ Member_Account: "x\ud800" }] }, "well-formed"],
-    ["a lone low surrogate in an account", { MsgSeq: 1, ReadNum: 1, UnreadNum: 0, ReadReceiptMembers: [{ Member_Account: "\udc00x" }] }, "Member_Account"],
+    [
+      "an empty account",
+      { MsgSeq: 1, ReadNum: 1, UnreadNum: 0, ReadReceiptMembers: [{ Member_Account: "" }] },
+      "Member_Account",
+    ],
+    [
+      "a NUL in an account",
+      { MsgSeq: 1, ReadNum: 1, UnreadNum: 0, ReadReceiptMembers: [{ Member_Account: "a\u0000b" }] },
+      "NUL",
+    ],
+    [
+      "a lone high surrogate in an account",
+      { MsgSeq: 1, ReadNum: 1, UnreadNum: 0, ReadReceiptMembers: [{ Member_Account: "x\ud800" }] },
+      "well-formed",
+    ],
+    [
+      "a lone low surrogate in an account",
+      { MsgSeq: 1, ReadNum: 1, UnreadNum: 0, ReadReceiptMembers: [{ Member_Account: "\udc00x" }] },
+      "Member_Account",
+    ],
     ["a missing ReadNum", { MsgSeq: 1, UnreadNum: 0 }, "GroupMsgReceiptList.0.ReadNum"],
   ])("rejects %s, naming the field", (_name, message, expected) => {
     expect(errorOf(withMessage(message))).toContain(expected);
@@ -105,7 +138,9 @@ describe("the body of a packet", () => {
 
   it("rejects 10,000 readers on one message", () => {
     const readers = Array.from({ length: 10_000 }, (_, i) => ({ Member_Account: `u${i}` }));
-    expect(errorOf(withMessage({ MsgSeq: 1, ReadNum: 10_000, UnreadNum: 0, ReadReceiptMembers: readers }))).toContain("ReadReceiptMembers");
+    expect(errorOf(withMessage({ MsgSeq: 1, ReadNum: 10_000, UnreadNum: 0, ReadReceiptMembers: readers }))).toContain(
+      "ReadReceiptMembers",
+    );
   });
 
   it("rejects a body that is not an object", () => {
@@ -118,7 +153,10 @@ describe("the query part of a packet", () => {
   it("reads an empty ClientIP or OptPlatform as absent, as an admin's REST read sends them", () => {
     const result = parseReceiptPacket(packetOf(docsSample, { clientIp: "", optPlatform: "" }));
     expect(result).toMatchObject({ ok: true, value: { clientIp: null, optPlatform: null } });
-    expect(parseReceiptPacket(packetOf(docsSample, { clientIp: null, optPlatform: "RESTAPI" }))).toMatchObject({ ok: true, value: { clientIp: null, optPlatform: "RESTAPI" } });
+    expect(parseReceiptPacket(packetOf(docsSample, { clientIp: null, optPlatform: "RESTAPI" }))).toMatchObject({
+      ok: true,
+      value: { clientIp: null, optPlatform: "RESTAPI" },
+    });
   });
 
   it("names the query parameter when its text cannot be stored", () => {
@@ -144,7 +182,12 @@ describe("any packet the schema accepts", () => {
       GroupId: anyText,
       Type: anyText,
       GroupMsgReceiptList: fc.array(
-        fc.record({ MsgSeq: fc.nat(), ReadNum: fc.nat(), UnreadNum: fc.nat(), ReadReceiptMembers: fc.array(fc.record({ Member_Account: anyText }), { maxLength: 3 }) }),
+        fc.record({
+          MsgSeq: fc.nat(),
+          ReadNum: fc.nat(),
+          UnreadNum: fc.nat(),
+          ReadReceiptMembers: fc.array(fc.record({ Member_Account: anyText }), { maxLength: 3 }),
+        }),
         { maxLength: 2 },
       ),
       EventTime: fc.oneof(fc.integer({ min: 1, max: 2e12 }), fc.integer({ min: 1, max: 2e12 }).map(String)),

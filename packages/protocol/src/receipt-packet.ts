@@ -24,7 +24,12 @@ export const receiptPacketSchema = z.object({
 export type ReceiptPacket = z.output<typeof receiptPacketSchema>;
 
 // Errors name the fields as the caller wrote them: query parameters, then the body's own.
-const CALLER_NAMES = { sdkAppId: "query SdkAppid", clientIp: "query ClientIP", optPlatform: "query OptPlatform", receipt: "" };
+const CALLER_NAMES = {
+  sdkAppId: "query SdkAppid",
+  clientIp: "query ClientIP",
+  optPlatform: "query OptPlatform",
+  receipt: "",
+};
 
 export function parseReceiptPacket(value: unknown): ParseResult<ReceiptPacket> {
   return parseWith(receiptPacketSchema, value, CALLER_NAMES);

@@ -16,7 +16,10 @@ describe("receiptDetailSchema", () => {
   });
 
   it("lists the accounts of the read list, or of the unread list", () => {
-    expect(receiptDetailSchema.parse({ ReadList: [{ Read_Account: "a" }, { Read_Account: "b" }] }).accounts).toEqual(["a", "b"]);
+    expect(receiptDetailSchema.parse({ ReadList: [{ Read_Account: "a" }, { Read_Account: "b" }] }).accounts).toEqual([
+      "a",
+      "b",
+    ]);
     expect(receiptDetailSchema.parse({ UnreadList: [{ Unread_Account: "c" }] }).accounts).toEqual(["c"]);
   });
 });
@@ -26,7 +29,11 @@ describe("classifyRestError", () => {
     expect([60007, 60011, 60018, 60019].map(classifyRestError)).toEqual(Array(4).fill("rate_limited"));
     expect([60008, 10002].map(classifyRestError)).toEqual(["unavailable", "unavailable"]);
     expect(classifyRestError(70001)).toBe("sig_expired");
-    expect([70003, 70009, 70013, 70014, 70016, 70020, 60010, 10007, 60020, 10059, 60021].every((c) => classifyRestError(c) === "configuration")).toBe(true);
+    expect(
+      [70003, 70009, 70013, 70014, 70016, 70020, 60010, 10007, 60020, 10059, 60021].every(
+        (c) => classifyRestError(c) === "configuration",
+      ),
+    ).toBe(true);
     expect([10010, 10015].map(classifyRestError)).toEqual(["group_gone", "group_gone"]);
     expect(classifyRestError(10004)).toBe("skip");
   });

@@ -43,7 +43,14 @@ const flag = z.union([z.int(), z.boolean()]).transform((v) => v === true || v ==
 
 export const receiptCountsSchema = z.object({
   GroupMsgReceiptList: z
-    .array(z.object({ Code: z.int().default(0), MsgSeq: seq, ReadNum: z.int().min(0).default(0), UnreadNum: z.int().min(0).default(0) }))
+    .array(
+      z.object({
+        Code: z.int().default(0),
+        MsgSeq: seq,
+        ReadNum: z.int().min(0).default(0),
+        UnreadNum: z.int().min(0).default(0),
+      }),
+    )
     .default([]),
 });
 
@@ -83,7 +90,14 @@ export const groupInfoSchema = z.object({
 
 export const historySchema = z.object({
   RspMsgList: z
-    .array(z.object({ MsgSeq: seq, MsgTimeStamp: z.int().optional(), IsPlaceMsg: flag.default(false), From_Account: z.string().optional() }))
+    .array(
+      z.object({
+        MsgSeq: seq,
+        MsgTimeStamp: z.int().optional(),
+        IsPlaceMsg: flag.default(false),
+        From_Account: z.string().optional(),
+      }),
+    )
     .default([]),
   IsFinished: flag.optional(),
 });

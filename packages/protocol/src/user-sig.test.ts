@@ -5,7 +5,9 @@ import { genUserSig } from "./user-sig.js";
 
 // Tencent's official signer, CommonJS without types: the reference, never a runtime dependency.
 const require = createRequire(import.meta.url);
-const { Api } = require("tls-sig-api-v2") as { Api: new (sdkappid: number, key: string) => { genUserSig(id: string, expire: number): string } };
+const { Api } = require("tls-sig-api-v2") as {
+  Api: new (sdkappid: number, key: string) => { genUserSig(id: string, expire: number): string };
+};
 
 function decode(sig: string): Record<string, unknown> {
   const base64 = sig.replace(/\*/g, "+").replace(/-/g, "/").replace(/_/g, "=");
@@ -20,18 +22,46 @@ describe("genUserSig", () => {
   ])("equals tls-sig-api-v2's UserSig for %s, byte for byte", (identifier, key) => {
     const reference = new Api(1400000001, key).genUserSig(identifier, 86_400);
     const time = decode(reference)["TLS.time"] as number;
-    expect(genUserSig({ sdkAppId: "1400000001", secretKey: key, identifier, expireSeconds: 86_400, nowMs: time * 1000 + 999 })).toBe(reference);
+    expect(
+      genUserSig({
+        sdkAppId: "1400000001",
+        secretKey: key,
+        identifier,
+        expireSeconds: 86_400,
+        nowMs: time * 1000 + 999,
+      }),
+    ).toBe(reference);
   });
 
   it("uses only characters that survive a query string unescaped", () => {
     for (let i = 0; i < 50; i++) {
-      const sig = genUserSig({ sdkAppId: "1400000001", secretKey: `key${i}`, identifier: `id${i}`, expireSeconds: 3600, nowMs: 1_700_000_000_000 + i * 7919 });
+      const sig = genUserSig({
+        sdkAppId: "1400000001",
+        secretKey: `key${i}`,
+        identifier: `id${i}`,
+        expireSeconds: 3600,
+        nowMs: 1_700_000_000_000 + i * 7919,
+      });
       expect(sig).toMatch(/^[A-Za-z0-9*_-]+$/);
     }
   });
 
   it("states its issue time in seconds and its lifetime, not an absolute expiry", () => {
-    const doc = decode(genUserSig({ sdkAppId: "1400000001", secretKey: "k", identifier: "administrator", expireSeconds: 600, nowMs: 1_700_000_000_500 }));
-    expect(doc).toMatchObject({ "TLS.ver": "2.0", "TLS.identifier": "administrator", "TLS.sdkappid": 1400000001, "TLS.time": 1_700_000_000, "TLS.expire": 600 });
+    const doc = decode(
+      genUserSig({
+        sdkAppId: "1400000001",
+        secretKey: "k",
+        identifier: "administrator",
+        expireSeconds: 600,
+        nowMs: 1_700_000_000_500,
+      }),
+    );
+    expect(doc).toMatchObject({
+      "TLS.ver": "2.0",
+      "TLS.identifier": "administrator",
+      "TLS.sdkappid": 1400000001,
+      "TLS.time": 1_700_000_000,
+      "TLS.expire": 600,
+    });
   });
 });

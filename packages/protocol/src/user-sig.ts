@@ -28,5 +28,9 @@ export function genUserSig({ sdkAppId, secretKey, identifier, expireSeconds, now
     "TLS.expire": expireSeconds,
     "TLS.sig": createHmac("sha256", secretKey).update(signed).digest("base64"),
   };
-  return deflateSync(Buffer.from(JSON.stringify(document))).toString("base64").replace(/\+/g, "*").replace(/\//g, "-").replace(/=/g, "_");
+  return deflateSync(Buffer.from(JSON.stringify(document)))
+    .toString("base64")
+    .replace(/\+/g, "*")
+    .replace(/\//g, "-")
+    .replace(/=/g, "_");
 }

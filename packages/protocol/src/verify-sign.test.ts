@@ -21,10 +21,25 @@ describe("verifySign", () => {
   });
 
   it("rejects a wrong token, a tampered sign and a missing part", () => {
-    expect(verifySign({ token: "other", sign: docsSign, requestTime, nowMs: atRequestTime })).toEqual({ ok: false, reason: "Sign mismatch" });
-    expect(verifySign({ token, sign: docsSign.slice(0, -1), requestTime, nowMs: atRequestTime })).toEqual({ ok: false, reason: "Sign mismatch" });
-    expect(verifySign({ token, sign: undefined, requestTime, nowMs: atRequestTime })).toEqual({ ok: false, reason: "missing Sign or RequestTime" });
-    expect(verifySign({ token, sign: docsSign, requestTime: undefined, nowMs: atRequestTime })).toEqual({ ok: false, reason: "missing Sign or RequestTime" });
-    expect(verifySign({ token, sign: docsSign, requestTime: "12e3", nowMs: atRequestTime })).toEqual({ ok: false, reason: "RequestTime is not a number" });
+    expect(verifySign({ token: "other", sign: docsSign, requestTime, nowMs: atRequestTime })).toEqual({
+      ok: false,
+      reason: "Sign mismatch",
+    });
+    expect(verifySign({ token, sign: docsSign.slice(0, -1), requestTime, nowMs: atRequestTime })).toEqual({
+      ok: false,
+      reason: "Sign mismatch",
+    });
+    expect(verifySign({ token, sign: undefined, requestTime, nowMs: atRequestTime })).toEqual({
+      ok: false,
+      reason: "missing Sign or RequestTime",
+    });
+    expect(verifySign({ token, sign: docsSign, requestTime: undefined, nowMs: atRequestTime })).toEqual({
+      ok: false,
+      reason: "missing Sign or RequestTime",
+    });
+    expect(verifySign({ token, sign: docsSign, requestTime: "12e3", nowMs: atRequestTime })).toEqual({
+      ok: false,
+      reason: "RequestTime is not a number",
+    });
   });
 });

@@ -5,11 +5,20 @@ export const SIGN_WINDOW_SECONDS = 60;
 
 export type SignCheck =
   | { ok: true }
-  | { ok: false; reason: "missing Sign or RequestTime" | "RequestTime is not a number" | "RequestTime outside the allowed window" | "Sign mismatch" };
+  | {
+      ok: false;
+      reason:
+        | "missing Sign or RequestTime"
+        | "RequestTime is not a number"
+        | "RequestTime outside the allowed window"
+        | "Sign mismatch";
+    };
 
 /** Tencent's Sign: lower-case hex SHA-256 of `Token + RequestTime` (plain hash, not HMAC; the body is not covered). */
 export function computeSign(token: string, requestTime: string): string {
-  return createHash("sha256").update(token + requestTime).digest("hex");
+  return createHash("sha256")
+    .update(token + requestTime)
+    .digest("hex");
 }
 
 export function verifySign(input: {

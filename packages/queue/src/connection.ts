@@ -40,7 +40,10 @@ export function createRedis(url: string, role: RedisRole, commandTimeoutMs = 100
   const producer = role === "producer";
   const perConnection: RedisOptions = producer ? producerOptions(commandTimeoutMs) : { maxRetriesPerRequest: null };
   if (target.mode === "standalone") {
-    return new Redis(target.url, producer ? { ...perConnection, enableOfflineQueue: false, retryStrategy: reconnectDelayMs } : perConnection);
+    return new Redis(
+      target.url,
+      producer ? { ...perConnection, enableOfflineQueue: false, retryStrategy: reconnectDelayMs } : perConnection,
+    );
   }
   const options: ClusterOptions = {
     // On a cluster the offline queue and reconnects are the cluster client's: ioredis makes
@@ -56,7 +59,9 @@ export function createRedis(url: string, role: RedisRole, commandTimeoutMs = 100
     },
     // Managed services with TLS hand out node names the certificate is issued for: resolving
     // them to addresses first would fail the certificate check.
-    ...(target.tls ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) } : {}),
+    ...(target.tls
+      ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) }
+      : {}),
   };
   return new Cluster(target.nodes, options);
 }

@@ -3,7 +3,9 @@ import { MAX_RETRY_DELAY_MS, MAX_TRIES, receiptRetryDelayMs } from "./contract.j
 
 describe("the retry schedule", () => {
   it("doubles from 1 s and never waits more than 5 minutes between tries", () => {
-    expect([1, 2, 3, 9, 10, 11, 299].map(receiptRetryDelayMs)).toEqual([1000, 2000, 4000, 256_000, 300_000, 300_000, 300_000]);
+    expect([1, 2, 3, 9, 10, 11, 299].map(receiptRetryDelayMs)).toEqual([
+      1000, 2000, 4000, 256_000, 300_000, 300_000, 300_000,
+    ]);
     expect(MAX_RETRY_DELAY_MS).toBe(300_000);
   });
 

@@ -66,6 +66,14 @@ export const RECEIPT_JOB_OPTIONS: JobsOptions = {
  * Adds one job holding `packets`; rejects if Redis has not stored it within `timeoutMs`. The
  * add is not cancelled and may still land later: harmless, the worker's writes are idempotent.
  */
-export async function addReceiptJob(queue: Queue<ReceiptJobData>, packets: readonly unknown[], timeoutMs: number): Promise<void> {
-  await withTimeout(queue.add(RECEIPT_JOB_NAME, { packets: packets as unknown[] }, RECEIPT_JOB_OPTIONS), timeoutMs, `Redis did not accept the job within ${timeoutMs} ms`);
+export async function addReceiptJob(
+  queue: Queue<ReceiptJobData>,
+  packets: readonly unknown[],
+  timeoutMs: number,
+): Promise<void> {
+  await withTimeout(
+    queue.add(RECEIPT_JOB_NAME, { packets: packets as unknown[] }, RECEIPT_JOB_OPTIONS),
+    timeoutMs,
+    `Redis did not accept the job within ${timeoutMs} ms`,
+  );
 }

@@ -24,5 +24,17 @@ export {
   DEFAULT_CLUSTER_QUEUE_PREFIX,
   type RedisTarget,
 } from "./redis-url.js";
-export { RATE_LIMIT_ALERT_TTL_MS, rateLimitAlertKey, raiseRateLimitAlert, rateLimitAlertActive } from "./rate-limit-alert.js";
-export { MAINTENANCE_QUEUE_NAME, PRUNE_JOB_NAME, PRUNE_SCHEDULER_ID, pruneJobSchema, parsePruneJob, type PruneJobData } from "./maintenance.js";
+export {
+  RATE_LIMIT_ALERT_TTL_MS,
+  rateLimitAlertKey,
+  raiseRateLimitAlert,
+  rateLimitAlertActive,
+} from "./rate-limit-alert.js";
+export {
+  MAINTENANCE_QUEUE_NAME,
+  PRUNE_JOB_NAME,
+  PRUNE_SCHEDULER_ID,
+  pruneJobSchema,
+  parsePruneJob,
+  type PruneJobData,
+} from "./maintenance.js";

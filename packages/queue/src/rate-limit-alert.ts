@@ -14,11 +14,32 @@ export function rateLimitAlertKey(prefix: string, sdkAppId: string): string {
 }
 
 /** Marks `sdkAppId` as over Tencent's limit; `detail` says which API (for operators reading Redis). */
-export async function raiseRateLimitAlert(redis: RedisClient, prefix: string, sdkAppId: string, detail: string, timeoutMs: number): Promise<void> {
-  await withTimeout(redis.set(rateLimitAlertKey(prefix, sdkAppId), detail, "PX", RATE_LIMIT_ALERT_TTL_MS), timeoutMs, `Redis did not take the alert within ${timeoutMs} ms`);
+export async function raiseRateLimitAlert(
+  redis: RedisClient,
+  prefix: string,
+  sdkAppId: string,
+  detail: string,
+  timeoutMs: number,
+): Promise<void> {
+  await withTimeout(
+    redis.set(rateLimitAlertKey(prefix, sdkAppId), detail, "PX", RATE_LIMIT_ALERT_TTL_MS),
+    timeoutMs,
+    `Redis did not take the alert within ${timeoutMs} ms`,
+  );
 }
 
 /** Whether an alert for `sdkAppId` is in force. */
-export async function rateLimitAlertActive(redis: RedisClient, prefix: string, sdkAppId: string, timeoutMs: number): Promise<boolean> {
-  return (await withTimeout(redis.exists(rateLimitAlertKey(prefix, sdkAppId)), timeoutMs, `Redis did not answer within ${timeoutMs} ms`)) === 1;
+export async function rateLimitAlertActive(
+  redis: RedisClient,
+  prefix: string,
+  sdkAppId: string,
+  timeoutMs: number,
+): Promise<boolean> {
+  return (
+    (await withTimeout(
+      redis.exists(rateLimitAlertKey(prefix, sdkAppId)),
+      timeoutMs,
+      `Redis did not answer within ${timeoutMs} ms`,
+    )) === 1
+  );
 }

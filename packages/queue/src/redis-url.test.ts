@@ -4,19 +4,38 @@ import { hashTagOf, parseRedisUrl, resolveQueuePrefix } from "./redis-url.js";
 
 describe("REDIS_URL", () => {
   it("names one Redis as ioredis reads it", () => {
-    expect(parseRedisUrl("rediss://:pw@cache.internal:6380/2")).toEqual({ ok: true, target: { mode: "standalone", url: "rediss://:pw@cache.internal:6380/2" } });
+    expect(parseRedisUrl("rediss://:pw@cache.internal:6380/2")).toEqual({
+      ok: true,
+      target: { mode: "standalone", url: "rediss://:pw@cache.internal:6380/2" },
+    });
   });
 
   it("names a cluster by its seed nodes, with credentials and TLS", () => {
     expect(parseRedisUrl("redis-cluster://10.0.0.1:7000,10.0.0.2:7001")).toEqual({
       ok: true,
-      target: { mode: "cluster", nodes: [{ host: "10.0.0.1", port: 7000 }, { host: "10.0.0.2", port: 7001 }], tls: false },
+      target: {
+        mode: "cluster",
+        nodes: [
+          { host: "10.0.0.1", port: 7000 },
+          { host: "10.0.0.2", port: 7001 },
+        ],
+        tls: false,
+      },
     });
     expect(parseRedisUrl("rediss-cluster://app:p%40ss@clustercfg.example.cache.amazonaws.com:6379/")).toEqual({
       ok: true,
-      target: { mode: "cluster", nodes: [{ host: "clustercfg.example.cache.amazonaws.com", port: 6379 }], username: "app", password: "p@ss", tls: true },
+      target: {
+        mode: "cluster",
+        nodes: [{ host: "clustercfg.example.cache.amazonaws.com", port: 6379 }],
+        username: "app",
+        password: "p@ss",
+        tls: true,
+      },
     });
-    expect(parseRedisUrl("redis-cluster://:secret@[::1]:7000")).toMatchObject({ ok: true, target: { nodes: [{ host: "::1", port: 7000 }], password: "secret" } });
+    expect(parseRedisUrl("redis-cluster://:secret@[::1]:7000")).toMatchObject({
+      ok: true,
+      target: { nodes: [{ host: "::1", port: 7000 }], password: "secret" },
+    });
   });
 
   it.each([
@@ -48,6 +67,8 @@ describe("the queue prefix", () => {
 
   it("refuses an untagged prefix on a cluster, naming the fix", () => {
     expect(() => resolveQueuePrefix("redis-cluster://127.0.0.1:7000", "staging")).toThrow(ConfigError);
-    expect(() => resolveQueuePrefix("redis-cluster://127.0.0.1:7000", "staging")).toThrow(/QUEUE_PREFIX must contain a hash tag .* \(e\.g\. \{staging\}\)/);
+    expect(() => resolveQueuePrefix("redis-cluster://127.0.0.1:7000", "staging")).toThrow(
+      /QUEUE_PREFIX must contain a hash tag .* \(e\.g\. \{staging\}\)/,
+    );
   });
 });

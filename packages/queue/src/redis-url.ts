@@ -16,7 +16,9 @@ const NODE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/;
 
 export function parseRedisUrl(text: string): { ok: true; target: RedisTarget } | { ok: false; error: string } {
   if (/^rediss?:\/\//.test(text)) {
-    return URL.canParse(text) ? { ok: true, target: { mode: "standalone", url: text } } : { ok: false, error: "is not a valid redis:// URL" };
+    return URL.canParse(text)
+      ? { ok: true, target: { mode: "standalone", url: text } }
+      : { ok: false, error: "is not a valid redis:// URL" };
   }
   const cluster = CLUSTER_URL.exec(text);
   if (!cluster) return { ok: false, error: "must be a redis://, rediss://, redis-cluster:// or rediss-cluster:// URL" };
@@ -25,7 +27,8 @@ export function parseRedisUrl(text: string): { ok: true; target: RedisTarget } |
   for (const node of hostList!.split(",")) {
     const match = NODE.exec(node.trim());
     const port = Number(match?.[2]);
-    if (!match || port < 1 || port > 65535) return { ok: false, error: `lists "${node}" where a cluster node must be host:port` };
+    if (!match || port < 1 || port > 65535)
+      return { ok: false, error: `lists "${node}" where a cluster node must be host:port` };
     nodes.push({ host: match[1]!.replace(/^\[|\]$/g, ""), port });
   }
   const target: RedisTarget = { mode: "cluster", nodes, tls: scheme === "rediss" };

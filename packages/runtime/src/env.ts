@@ -15,7 +15,11 @@ export class ConfigError extends Error {}
  * Parses `env` with `schema`; on failure throws one line naming the variable and the fix.
  * Empty strings count as unset, as they do in most deployment tools.
  */
-export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv, hints: Record<string, string> = {}): z.output<S> {
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  env: NodeJS.ProcessEnv,
+  hints: Record<string, string> = {},
+): z.output<S> {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ""));
   const result = schema.safeParse(present);
   if (result.success) return result.data;

@@ -27,7 +27,12 @@ describe("GroupCommit", () => {
 
   it("weighs items by sizeOf and never splits one", async () => {
     const groups: number[][] = [];
-    const commit = new GroupCommit<number>({ maxGroupSize: 5, maxConcurrentCommits: 1, sizeOf: (n) => n, commit: async (items) => void groups.push(items) });
+    const commit = new GroupCommit<number>({
+      maxGroupSize: 5,
+      maxConcurrentCommits: 1,
+      sizeOf: (n) => n,
+      commit: async (items) => void groups.push(items),
+    });
     await Promise.all([2, 3, 3, 7, 1].map((n) => commit.submit(n)));
     expect(groups).toEqual([[2, 3], [3], [7], [1]]);
   });
@@ -46,7 +51,11 @@ describe("GroupCommit", () => {
   });
 
   it("without isolateFailures, rejects every item of a failed group, and drain() still settles", async () => {
-    const commit = new GroupCommit<string>({ maxGroupSize: 10, maxConcurrentCommits: 1, commit: async () => Promise.reject(new Error("down")) });
+    const commit = new GroupCommit<string>({
+      maxGroupSize: 10,
+      maxConcurrentCommits: 1,
+      commit: async () => Promise.reject(new Error("down")),
+    });
     const results = await Promise.allSettled(["a", "b"].map((s) => commit.submit(s)));
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
     await commit.drain();

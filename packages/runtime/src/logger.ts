@@ -11,7 +11,19 @@ export function createLogger(options: { name: string; level?: string }): Logger 
     name: options.name,
     level: options.level ?? "info",
     redact: {
-      paths: ["query.Sign", "token", "*.token", "callbackToken", "secretKey", "*.secretKey", "apps[*].secretKey", "userSig", "*.userSig", "usersig", "*.usersig"],
+      paths: [
+        "query.Sign",
+        "token",
+        "*.token",
+        "callbackToken",
+        "secretKey",
+        "*.secretKey",
+        "apps[*].secretKey",
+        "userSig",
+        "*.userSig",
+        "usersig",
+        "*.usersig",
+      ],
       censor: "[redacted]",
     },
   });
