@@ -1,29 +1,12 @@
 import { envQueuePrefix, envRedisUrl, resolveQueuePrefix } from "@receipt-sync/queue";
-import { ConfigError, envPositiveInt, parseEnv } from "@receipt-sync/runtime";
+import { sdkAppIdListSchema } from "@receipt-sync/protocol";
+import { ConfigError, envList, envLogLevel, envPort, envPositiveInt, parseEnv } from "@receipt-sync/runtime";
 import type { BlockList } from "node:net";
 import { z } from "zod";
 import { parseSourceAllowlist } from "./source-allowlist.js";
 
-const envPort = z
-  .string()
-  .regex(/^[0-9]+$/, "must be a port number")
-  .transform(Number)
-  .pipe(z.int().min(1).max(65535));
-
 export const envSchema = z.object({
-  SDKAPPID: z
-    .string()
-    .transform((v) =>
-      v
-        .split(",")
-        .map((id) => id.trim())
-        .filter((id) => id !== ""),
-    )
-    .pipe(
-      z
-        .array(z.string().regex(/^[0-9]{1,18}$/, "must list numeric SDKAppIDs"))
-        .min(1, "must list at least one SDKAppID"),
-    ),
+  SDKAPPID: envList.pipe(sdkAppIdListSchema),
   // No default: a secret that ships with a default is no secret.
   CALLBACK_TOKEN: z.string().optional(),
   PORT: envPositiveInt(3000).pipe(z.int().max(65535)),
@@ -62,7 +45,7 @@ export const envSchema = z.object({
     .transform(Number)
     .pipe(z.int().max(10))
     .default(0),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_LEVEL: envLogLevel,
 });
 
 export type IngestConfig = {

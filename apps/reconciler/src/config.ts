@@ -1,29 +1,13 @@
 import { envQueuePrefix, envRedisUrl, resolveQueuePrefix } from "@receipt-sync/queue";
-import { ConfigError, envPositiveInt, parseEnv } from "@receipt-sync/runtime";
+import { sdkAppIdListSchema } from "@receipt-sync/protocol";
+import { ConfigError, envList, envLogLevel, envPort, envPositiveInt, parseEnv } from "@receipt-sync/runtime";
 import { z } from "zod";
 
-const appIds = z
-  .string()
-  .transform((v) =>
-    v
-      .split(",")
-      .map((id) => id.trim())
-      .filter((id) => id !== ""),
-  )
-  .pipe(
-    z.array(z.string().regex(/^[0-9]{1,18}$/, "must list numeric SDKAppIDs")).min(1, "must list at least one SDKAppID"),
-  );
+const appIds = envList.pipe(sdkAppIdListSchema);
 
 // `1400000000:key,1400000001:key`. A SecretKey is hex in the console; anything without a comma
 // is accepted, and the text after the first colon is the key.
-const secretKeys = z
-  .string()
-  .transform((v) =>
-    v
-      .split(",")
-      .map((pair) => pair.trim())
-      .filter((pair) => pair !== ""),
-  )
+const secretKeys = envList
   .pipe(
     z
       .array(z.string().regex(/^[0-9]{1,18}:.+$/, "must be SDKAPPID:SECRETKEY pairs separated by commas"))
@@ -62,13 +46,8 @@ export const envSchema = z.object({
   REDIS_URL: envRedisUrl,
   QUEUE_PREFIX: envQueuePrefix,
   SHUTDOWN_TIMEOUT_MS: envPositiveInt(10_000),
-  METRICS_PORT: z
-    .string()
-    .regex(/^[0-9]+$/, "must be a port number")
-    .transform(Number)
-    .pipe(z.int().min(1).max(65535))
-    .optional(),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  METRICS_PORT: envPort.optional(),
+  LOG_LEVEL: envLogLevel,
 });
 
 export type ReconcilerConfig = {

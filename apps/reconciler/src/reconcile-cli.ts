@@ -1,9 +1,8 @@
 // `npm run reconcile -- --app <SdkAppid> [--group <GroupId> [--seq <MsgSeq>]] [--since 6h] [--dry-run] [--json]`:
 // one pass now, by hand: shows what differs from Tencent and repairs it unless --dry-run.
-import { parseArgs } from "node:util";
 import { createDatabase } from "@receipt-sync/db";
 import { createRedis, waitForRedis } from "@receipt-sync/queue";
-import { createLogger, loadConfigOrExit } from "@receipt-sync/runtime";
+import { createLogger, loadConfigOrExit, parseCliArgs, usageError } from "@receipt-sync/runtime";
 import { createAppSession } from "./app-session.js";
 import { loadConfig } from "./config.js";
 import { differenceTable, parseDuration, progressBar, summaryLine } from "./format-report.js";
@@ -12,26 +11,18 @@ import { runPass } from "./run-pass.js";
 const USAGE =
   "usage: npm run reconcile -- --app <SdkAppid> [--group <GroupId> [--seq <MsgSeq>]] [--since 6h] [--dry-run] [--json]";
 
-function fail(message: string): never {
-  console.error(`${message}\n${USAGE}`);
-  process.exit(2);
-}
-
-let values;
-try {
-  ({ values } = parseArgs({
-    options: {
-      app: { type: "string" },
-      group: { type: "string" },
-      seq: { type: "string" },
-      since: { type: "string" },
-      "dry-run": { type: "boolean" },
-      json: { type: "boolean" },
-    },
-  }));
-} catch (error) {
-  fail(error instanceof Error ? error.message : String(error));
-}
+const fail: (message: string) => never = usageError(USAGE);
+const { values } = parseCliArgs(
+  {
+    app: { type: "string" },
+    group: { type: "string" },
+    seq: { type: "string" },
+    since: { type: "string" },
+    "dry-run": { type: "boolean" },
+    json: { type: "boolean" },
+  },
+  USAGE,
+);
 const { app, group, seq, since, json } = values;
 const dryRun = values["dry-run"] ?? false;
 if (!app || !/^[0-9]{1,18}$/.test(app)) fail("--app must be a numeric SdkAppid");

@@ -1,10 +1,10 @@
 import { applyReceipts, createDatabase, quarantineCallbacks } from "@receipt-sync/db";
 import { MAX_TRIES, RECEIPT_QUEUE_NAME, createRedis, receiptRetryDelayMs } from "@receipt-sync/queue";
-import { createLogger, createShutdown, type Logger } from "@receipt-sync/runtime";
+import { createLogger, createShutdown, serveMetrics, type Logger } from "@receipt-sync/runtime";
 import { Queue, Worker } from "bullmq";
 import type { WorkerConfig } from "./config.js";
 import { BatchWriter } from "./batch-writer.js";
-import { createWorkerMetrics, serveMetrics } from "./metrics.js";
+import { createWorkerMetrics } from "./metrics.js";
 import { createJobProcessor } from "./process-job.js";
 import { startPruner } from "./prune-scheduler.js";
 

@@ -1,6 +1,6 @@
 import { PRUNE_DEFAULTS } from "@receipt-sync/db";
 import { envQueuePrefix, envRedisUrl, resolveQueuePrefix } from "@receipt-sync/queue";
-import { envPositiveInt, parseEnv } from "@receipt-sync/runtime";
+import { envLogLevel, envPort, envPositiveInt, parseEnv } from "@receipt-sync/runtime";
 import { z } from "zod";
 
 export const envSchema = z.object({
@@ -31,13 +31,8 @@ export const envSchema = z.object({
     .regex(/^[0-9]+$/, "must be a whole number of milliseconds")
     .transform(Number)
     .default(PRUNE_DEFAULTS.pauseMs),
-  METRICS_PORT: z
-    .string()
-    .regex(/^[0-9]+$/, "must be a port number")
-    .transform(Number)
-    .pipe(z.int().min(1).max(65535))
-    .optional(),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  METRICS_PORT: envPort.optional(),
+  LOG_LEVEL: envLogLevel,
 });
 
 export type WorkerConfig = {

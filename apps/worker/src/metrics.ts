@@ -1,4 +1,3 @@
-import { createServer, type Server } from "node:http";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import type { Queue } from "bullmq";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
@@ -86,23 +85,4 @@ export function createWorkerMetrics(queue: Queue) {
       for (const p of packets) lagSeconds.observe(Math.max(0, (nowMs - p.receipt.EventTime) / 1000));
     },
   };
-}
-
-/** Serves GET /metrics (and nothing else) on `port`. */
-export async function serveMetrics(registry: Registry, port: number): Promise<Server> {
-  const server = createServer((req, res) => {
-    if (req.method === "GET" && req.url === "/metrics") {
-      registry.metrics().then(
-        (body) => res.writeHead(200, { "content-type": registry.contentType }).end(body),
-        (error: unknown) => res.writeHead(500).end(String(error)),
-      );
-    } else {
-      res.writeHead(404, { "content-type": "application/json" }).end('{"error":"only GET /metrics is served here"}');
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, resolve);
-  });
-  return server;
 }

@@ -95,23 +95,37 @@ class Column {
 
 const NEEDS_ESCAPE = /[\\"]/;
 
-/** Collects a batch's rows straight into the statements' columns. */
+/** Collects a batch's rows straight into the statements' columns (in the statements' parameter order). */
 export class ReceiptColumns {
   /** Entries appended (before Postgres folds duplicates). */
   messages = 0;
   readers = 0;
   events = 0;
-  private readonly eventColumns = columns(
-    "number",
-    "text",
-    "number",
-    "number",
-    "number",
-    "nullable text",
-    "nullable text",
-  );
-  private readonly receiptColumns = columns("number", "text", "number", "text", "number", "number", "number");
-  private readonly readerColumns = columns("number", "text", "number", "text", "number");
+  private readonly event = {
+    app: new Column("number"),
+    grp: new Column("text"),
+    seq: new Column("number"),
+    eventMs: new Column("number"),
+    receivedMs: new Column("number"),
+    ip: new Column("nullable text"),
+    platform: new Column("nullable text"),
+  };
+  private readonly receipt = {
+    app: new Column("number"),
+    grp: new Column("text"),
+    seq: new Column("number"),
+    type: new Column("text"),
+    read: new Column("number"),
+    unread: new Column("number"),
+    eventMs: new Column("number"),
+  };
+  private readonly reader = {
+    app: new Column("number"),
+    grp: new Column("text"),
+    seq: new Column("number"),
+    account: new Column("text"),
+    readMs: new Column("number"),
+  };
 
   /** Every row one callback contributes: per message its counts and ledger entry, per reader one row. */
   addPacket(packet: ReceiptPacket): void {
@@ -127,84 +141,61 @@ export class ReceiptColumns {
         receipt.EventTime,
       );
       this.addEvent(sdkAppId, receipt.GroupId, item.MsgSeq, receipt.EventTime, receivedAtMs, clientIp, optPlatform);
-      for (const member of item.ReadReceiptMembers ?? [])
+      for (const member of item.ReadReceiptMembers ?? []) {
         this.addReader(sdkAppId, receipt.GroupId, item.MsgSeq, member.Member_Account, receipt.EventTime);
+      }
     }
   }
 
-  addReceipt(
-    sdkAppId: string,
-    groupId: string,
-    msgSeq: number,
-    groupType: string,
-    readNum: number,
-    unreadNum: number,
-    eventTimeMs: number,
-  ): void {
-    const [app, grp, seq, typ, read, unread, event] = this.receiptColumns as [
-      Column,
-      Column,
-      Column,
-      Column,
-      Column,
-      Column,
-      Column,
-    ];
-    app.add(sdkAppId);
-    grp.add(groupId);
-    seq.add(msgSeq);
-    typ.add(groupType);
-    read.add(readNum);
-    unread.add(unreadNum);
-    event.add(eventTimeMs);
+  addReceipt(app: string, grp: string, seq: number, type: string, read: number, unread: number, eventMs: number): void {
+    const c = this.receipt;
+    c.app.add(app);
+    c.grp.add(grp);
+    c.seq.add(seq);
+    c.type.add(type);
+    c.read.add(read);
+    c.unread.add(unread);
+    c.eventMs.add(eventMs);
     this.messages += 1;
   }
 
   addEvent(
-    sdkAppId: string,
-    groupId: string,
-    msgSeq: number,
-    eventTimeMs: number,
-    receivedAtMs: number,
-    clientIp: string | null,
-    optPlatform: string | null,
+    app: string,
+    grp: string,
+    seq: number,
+    eventMs: number,
+    receivedMs: number,
+    ip: string | null,
+    platform: string | null,
   ): void {
-    const [app, grp, seq, event, received, ip, platform] = this.eventColumns as [
-      Column,
-      Column,
-      Column,
-      Column,
-      Column,
-      Column,
-      Column,
-    ];
-    app.add(sdkAppId);
-    grp.add(groupId);
-    seq.add(msgSeq);
-    event.add(eventTimeMs);
-    received.add(receivedAtMs);
-    ip.add(clientIp);
-    platform.add(optPlatform);
+    const c = this.event;
+    c.app.add(app);
+    c.grp.add(grp);
+    c.seq.add(seq);
+    c.eventMs.add(eventMs);
+    c.receivedMs.add(receivedMs);
+    c.ip.add(ip);
+    c.platform.add(platform);
     this.events += 1;
   }
 
-  addReader(sdkAppId: string, groupId: string, msgSeq: number, memberAccount: string, readAtMs: number): void {
-    const [app, grp, seq, account, readAt] = this.readerColumns as [Column, Column, Column, Column, Column];
-    app.add(sdkAppId);
-    grp.add(groupId);
-    seq.add(msgSeq);
-    account.add(memberAccount);
-    readAt.add(readAtMs);
+  addReader(app: string, grp: string, seq: number, account: string, readMs: number): void {
+    const c = this.reader;
+    c.app.add(app);
+    c.grp.add(grp);
+    c.seq.add(seq);
+    c.account.add(account);
+    c.readMs.add(readMs);
     this.readers += 1;
   }
 
   /** The statements for the batch, in the order they must run (one transaction); none when empty. */
   statements(): Statement[] {
     const statements: Statement[] = [];
-    const literals = (columns: Column[]) => columns.map((c) => c.literal());
-    if (this.events > 0) statements.push({ sql: UPSERT_EVENTS, params: literals(this.eventColumns) });
-    if (this.messages > 0) statements.push({ sql: UPSERT_RECEIPTS, params: literals(this.receiptColumns) });
-    if (this.readers > 0) statements.push({ sql: UPSERT_READERS, params: literals(this.readerColumns) });
+    const literals = (columns: Record<string, Column>) => Object.values(columns).map((c) => c.literal());
+    if (this.events > 0) statements.push({ sql: UPSERT_EVENTS, params: literals(this.event) });
+    if (this.messages > 0) statements.push({ sql: UPSERT_RECEIPTS, params: literals(this.receipt) });
+    if (this.readers > 0) statements.push({ sql: UPSERT_READERS, params: literals(this.reader) });
     return statements;
   }
 }
@@ -224,8 +215,4 @@ export function arrayLiteral(values: readonly (string | number | null)[]): strin
   const column = new Column("nullable text");
   for (const value of values) column.add(value === null || value === undefined ? null : String(value));
   return column.literal();
-}
-
-function columns(...kinds: ColumnKind[]): Column[] {
-  return kinds.map((kind) => new Column(kind));
 }

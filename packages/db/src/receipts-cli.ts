@@ -1,35 +1,27 @@
 // `npm run receipts -- --app <SdkAppid> --group <GroupId> [--seq <MsgSeq>] [--limit N] [--json]`
-import { parseArgs } from "node:util";
+import { parseCliArgs, usageError } from "@receipt-sync/runtime";
 import { loadCliConfig } from "./cli-config.js";
 import { createDatabase } from "./create-client.js";
 import { findReceipts } from "./find-receipts.js";
 
 const USAGE = "usage: npm run receipts -- --app <SdkAppid> --group <GroupId> [--seq <MsgSeq>] [--limit N] [--json]";
 
-function fail(message: string): never {
-  console.error(message);
-  process.exit(2);
-}
-
-let values;
-try {
-  ({ values } = parseArgs({
-    options: {
-      app: { type: "string" },
-      group: { type: "string" },
-      seq: { type: "string" },
-      limit: { type: "string" },
-      json: { type: "boolean" },
-    },
-  }));
-} catch (error) {
-  fail(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
-}
+const fail: (message: string) => never = usageError(USAGE);
+const { values } = parseCliArgs(
+  {
+    app: { type: "string" },
+    group: { type: "string" },
+    seq: { type: "string" },
+    limit: { type: "string" },
+    json: { type: "boolean" },
+  },
+  USAGE,
+);
 const { app, group, seq, limit, json } = values;
-if (!app || !/^[0-9]{1,18}$/.test(app)) fail(`--app must be a numeric SdkAppid\n${USAGE}`);
-if (!group) fail(`--group is required\n${USAGE}`);
-if (seq !== undefined && !/^[0-9]{1,19}$/.test(seq)) fail(`--seq must be a MsgSeq (a whole number)\n${USAGE}`);
-if (limit !== undefined && !/^[1-9][0-9]{0,4}$/.test(limit)) fail(`--limit must be a whole number from 1\n${USAGE}`);
+if (!app || !/^[0-9]{1,18}$/.test(app)) fail("--app must be a numeric SdkAppid");
+if (!group) fail("--group is required");
+if (seq !== undefined && !/^[0-9]{1,19}$/.test(seq)) fail("--seq must be a MsgSeq (a whole number)");
+if (limit !== undefined && !/^[1-9][0-9]{0,4}$/.test(limit)) fail("--limit must be a whole number from 1");
 const { databaseUrl } = loadCliConfig();
 
 const db = createDatabase({ databaseUrl, poolMax: 1 });

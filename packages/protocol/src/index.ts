@@ -6,6 +6,7 @@ export {
   MAX_READERS_PER_PACKET,
   readReceiptCallbackSchema,
   sdkAppIdSchema,
+  sdkAppIdListSchema,
   type ReadReceiptCallback,
   type GroupMsgReceipt,
 } from "./read-receipt.js";

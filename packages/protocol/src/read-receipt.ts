@@ -17,7 +17,13 @@ export const MAX_EVENT_TIME_MS = 253_402_300_799_999;
 const POSTGRES_INT_MAX = 2_147_483_647;
 
 /** An SDKAppID as Tencent writes it: digits, stored as BIGINT. */
-export const sdkAppIdSchema = z.string().regex(/^[0-9]{1,18}$/, "must be a number");
+const SDK_APP_ID = /^[0-9]{1,18}$/;
+export const sdkAppIdSchema = z.string().regex(SDK_APP_ID, "must be a number");
+
+/** The SDKAppIDs a deployment serves, as configured (SDKAPPID). */
+export const sdkAppIdListSchema = z
+  .array(z.string().regex(SDK_APP_ID, "must list numeric SDKAppIDs"))
+  .min(1, "must list at least one SDKAppID");
 
 // zod's int() already restricts to safe integers, so a MsgSeq beyond 2^53 (which JSON.parse
 // would silently round) is rejected instead of being stored as a different message.

@@ -9,6 +9,23 @@ export const envPositiveInt = (fallback: number) =>
     .pipe(z.int().min(1))
     .default(fallback);
 
+/** A TCP port, e.g. METRICS_PORT; absent unless set. */
+export const envPort = z
+  .string()
+  .regex(/^[0-9]+$/, "must be a port number")
+  .transform(Number)
+  .pipe(z.int().min(1).max(65535));
+
+export const envLogLevel = z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info");
+
+/** A comma-separated list, blanks dropped: "1400000000, 1400000001" -> ["1400000000", "1400000001"]. */
+export const envList = z.string().transform((v) =>
+  v
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== ""),
+);
+
 export class ConfigError extends Error {}
 
 /**
