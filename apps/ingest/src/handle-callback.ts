@@ -104,7 +104,7 @@ export async function handleCallback(
   if (route === "alert") return handleRateLimitAlert(query, body, deps);
   if (route === "other") return { kind: "ignored", reason: `command ${clip(bodyCommand ?? "")} is not handled` };
   // body-parser turns an empty body into {}; both mean Tencent's packet is missing.
-  if (body === undefined || (isRecord(body) && Object.keys(body).length === 0)) {
+  if (body === undefined || (isRecord(body) && isEmpty(body))) {
     return { kind: "invalid", error: "body is empty; expected a read-receipt JSON object" };
   }
   // The packet is checked whole, with the schema the worker reads it with: what passes here
@@ -137,4 +137,9 @@ function clip(text: string): string {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isEmpty(record: Record<string, unknown>): boolean {
+  for (const _ in record) return false;
+  return true;
 }

@@ -1,5 +1,5 @@
-import { parseWith, type ParseResult } from "./parse-with.js";
-import { sdkAppIdSchema } from "./read-receipt.js";
+import type { ParseResult } from "./parse-with.js";
+import { SDK_APP_ID } from "./read-receipt.js";
 
 /**
  * The query string Tencent puts on every callback URL. Note the spelling `SdkAppid`. An empty
@@ -38,12 +38,12 @@ export function parseCallbackQuery(query: Record<string, unknown>): ParseResult<
     values[field] = raw;
   }
   if (values.sdkAppId === undefined) return { ok: false, error: "missing query parameter SdkAppid" };
-  const sdkAppId = parseWith(sdkAppIdSchema, values.sdkAppId);
-  if (!sdkAppId.ok) return { ok: false, error: "query parameter SdkAppid must be a number" };
+  // The schema's own pattern, tested directly: this runs on every request, before the body.
+  if (!SDK_APP_ID.test(values.sdkAppId)) return { ok: false, error: "query parameter SdkAppid must be a number" };
   return {
     ok: true,
     value: {
-      sdkAppId: sdkAppId.value,
+      sdkAppId: values.sdkAppId,
       callbackCommand: values.callbackCommand,
       clientIp: values.clientIp,
       optPlatform: values.optPlatform,

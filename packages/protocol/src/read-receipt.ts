@@ -17,7 +17,8 @@ export const MAX_EVENT_TIME_MS = 253_402_300_799_999;
 const POSTGRES_INT_MAX = 2_147_483_647;
 
 /** An SDKAppID as Tencent writes it: digits, stored as BIGINT. */
-const SDK_APP_ID = /^[0-9]{1,18}$/;
+/** An SDKAppID as text: the one pattern the schemas below and the query check share. */
+export const SDK_APP_ID = /^[0-9]{1,18}$/;
 export const sdkAppIdSchema = z.string().regex(SDK_APP_ID, "must be a number");
 
 /** The SDKAppIDs a deployment serves, as configured (SDKAPPID). */
