@@ -1,7 +1,6 @@
 // Profiling aid: fills a queue, drains it with one worker under `--cpu-prof`, prints CPU per packet.
 import { spawn } from "node:child_process";
-import { Queue } from "bullmq";
-import { RECEIPT_QUEUE_NAME, createRedis, waitForRedis, type ReceiptJobData } from "@receipt-sync/queue";
+import { openReceiptQueue, createRedis, waitForRedis } from "@receipt-sync/queue";
 import { createTestDatabase } from "../test/support/databases.js";
 import { TEST_REDIS_URL, uniquePrefix } from "../test/support/queues.js";
 import { waitFor } from "../test/support/wait-for.js";
@@ -19,7 +18,7 @@ const db = await createTestDatabase();
 const prefix = uniquePrefix();
 const redis = createRedis(TEST_REDIS_URL, "producer");
 await waitForRedis(redis, 5000);
-const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection: redis, prefix });
+const queue = openReceiptQueue(redis, prefix);
 await fillQueue(TEST_REDIS_URL, prefix, packets);
 const flags = (process.env.NODE_FLAGS ?? "").split(" ").filter(Boolean);
 const postgres = cpuMeter(() => pidsNamed("postgres"));

@@ -1,6 +1,5 @@
-import { Queue } from "bullmq";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { RECEIPT_QUEUE_NAME, createRedis, waitForRedis, type ReceiptJobData } from "@receipt-sync/queue";
+import { openReceiptQueue, createRedis, waitForRedis } from "@receipt-sync/queue";
 import pg from "pg";
 import { callbackQuery } from "../../test/support/fixtures.js";
 import { freePort, startApp, waitForHttp } from "../../test/support/processes.js";
@@ -33,7 +32,7 @@ export async function measureDrain(
 ): Promise<DrainResult> {
   const redis = createRedis(env.redisUrl, "producer");
   await waitForRedis(redis, 5000);
-  const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection: redis, prefix: env.prefix });
+  const queue = openReceiptQueue(redis, env.prefix);
   const enqueueMs = await fillQueue(env.redisUrl, env.prefix, env.packets);
   const jobs = (await queue.getJobCounts("waiting")).waiting ?? 0;
 
@@ -157,7 +156,7 @@ export async function measureEndToEnd(
     await Promise.all([ingest.stop(), worker.stop()]);
     const redis = createRedis(env.redisUrl, "producer");
     await waitForRedis(redis, 5000);
-    const queue = new Queue(RECEIPT_QUEUE_NAME, { connection: redis, prefix: env.prefix });
+    const queue = openReceiptQueue(redis, env.prefix);
     await queue.obliterate({ force: true });
     await queue.close();
     await redis.quit();

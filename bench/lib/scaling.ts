@@ -1,7 +1,6 @@
 import { loadavg } from "node:os";
-import { Queue } from "bullmq";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { RECEIPT_QUEUE_NAME, createRedis, waitForRedis, type ReceiptJobData } from "@receipt-sync/queue";
+import { openReceiptQueue, createRedis, waitForRedis } from "@receipt-sync/queue";
 import pg from "pg";
 import { createTestDatabase, query } from "../../test/support/databases.js";
 import { startApp, type RunningApp } from "../../test/support/processes.js";
@@ -71,7 +70,7 @@ export async function measureWorkers(
   const prefix = uniquePrefix();
   const redis = createRedis(env.redisUrl, "producer");
   await waitForRedis(redis, 5000);
-  const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection: redis, prefix });
+  const queue = openReceiptQueue(redis, prefix);
   await fillQueue(env.redisUrl, prefix, packets);
   const jobs = (await queue.getJobCounts("waiting")).waiting!;
   const packetsPerJob = packets.length / jobs;

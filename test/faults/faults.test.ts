@@ -1,6 +1,5 @@
 import { READ_RECEIPT_COMMAND, type ReceiptPacket } from "@receipt-sync/protocol";
-import { RECEIPT_QUEUE_NAME } from "@receipt-sync/queue";
-import { Queue } from "bullmq";
+import { openReceiptQueue } from "@receipt-sync/queue";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareWithDatabase, expectedState } from "../../bench/lib/expected-state.js";
@@ -230,7 +229,7 @@ describe("faults", () => {
     // Down until jobs have failed and been retried after a backoff: they wait in Redis as
     // delayed jobs, and the worker neither crashes nor gives up on them.
     const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const queue = new Queue(RECEIPT_QUEUE_NAME, { connection, prefix: stack.prefix });
+    const queue = openReceiptQueue(connection, stack.prefix);
     try {
       // The worker counts a job's tries by its starts (attemptsStarted), whatever its options.
       const retried = await waitFor(

@@ -1,8 +1,7 @@
 import { closeSync, openSync, readFileSync, readdirSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { READ_RECEIPT_COMMAND, type ReceiptPacket } from "@receipt-sync/protocol";
-import { RECEIPT_QUEUE_NAME, type ReceiptJobData } from "@receipt-sync/queue";
-import { Queue } from "bullmq";
+import { openReceiptQueue } from "@receipt-sync/queue";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareWithDatabase, expectedState, type Comparison } from "../../bench/lib/expected-state.js";
@@ -340,7 +339,7 @@ function memoryOf(pid: number): { rssBytes: number; highWaterBytes: number } {
 /** Packets in the queue and how many distinct EventTimes they carry, read a few jobs at a time. */
 async function queuedEventTimes(redisUrl: string, prefix: string): Promise<{ packets: number; distinct: number }> {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection, prefix });
+  const queue = openReceiptQueue(connection, prefix);
   const seen = new Set<number>();
   let packets = 0;
   try {

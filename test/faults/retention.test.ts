@@ -1,8 +1,7 @@
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { openDurableStore, type DurableStore } from "@receipt-sync/ingest";
-import { RECEIPT_QUEUE_NAME, createRedis, type ReceiptJobData } from "@receipt-sync/queue";
+import { openReceiptQueue, createRedis } from "@receipt-sync/queue";
 import { createLogger, createShutdown } from "@receipt-sync/runtime";
-import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareWithDatabase, expectedState } from "../../bench/lib/expected-state.js";
 import { createTestDatabase, query, type TestDatabase } from "../support/databases.js";
@@ -28,7 +27,7 @@ const TICK_MS = 20;
 let db: TestDatabase;
 const prefix = uniquePrefix();
 const connection = createRedis(TEST_REDIS_URL, "producer");
-const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection, prefix });
+const queue = openReceiptQueue(connection, prefix);
 const log = createLogger({ name: "retention-test", level: "warn" });
 let store: DurableStore;
 const streamed: ReceiptPacket[] = [];

@@ -1,7 +1,7 @@
 import { Queue } from "bullmq";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import {
-  RECEIPT_QUEUE_NAME,
+  openReceiptQueue,
   createRedis,
   isClusterUrl,
   type RedisClient,
@@ -23,7 +23,7 @@ export function uniquePrefix(): string {
 /** A handle on the receipts queue under `prefix`, for looking at what the ingest stored. */
 export function openQueue(prefix: string, redisUrl = TEST_REDIS_URL): Queue<ReceiptJobData> {
   const connection = createRedis(redisUrl, "worker");
-  const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { connection, prefix });
+  const queue = openReceiptQueue(connection, prefix);
   connections.set(queue, connection);
   return queue;
 }

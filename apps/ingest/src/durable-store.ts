@@ -1,6 +1,6 @@
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import {
-  RECEIPT_QUEUE_NAME,
+  openReceiptQueue,
   addReceiptJob,
   createRedis,
   receiptPacketWeight,
@@ -91,11 +91,7 @@ export async function openDurableStore(options: DurableStoreOptions): Promise<Du
   const redis = createRedis(options.redisUrl, "producer", options.enqueueTimeoutMs);
   // No version check: its INFO runs once, and if it fails (Redis hung just then) the Queue
   // never becomes usable. The worker checks the version on its own connection.
-  const queue = new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, {
-    connection: redis,
-    prefix: options.queuePrefix,
-    skipVersionCheck: true,
-  });
+  const queue = openReceiptQueue(redis, options.queuePrefix, { skipVersionCheck: true });
   // onClose runs only from a probe, after start(), by when `redrive` exists.
   const breaker = new RedisBreaker({ redis, ...timing, onClose: () => redrive(), log });
   // While the breaker is open, every reconnect attempt (two a second) fails: the breaker said

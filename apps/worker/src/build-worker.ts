@@ -1,7 +1,7 @@
 import { applyReceipts, createDatabase, quarantineCallbacks } from "@receipt-sync/db";
-import { MAX_TRIES, RECEIPT_QUEUE_NAME, createRedis, receiptRetryDelayMs } from "@receipt-sync/queue";
+import { MAX_TRIES, RECEIPT_QUEUE_NAME, openReceiptQueue, createRedis, receiptRetryDelayMs } from "@receipt-sync/queue";
 import { createLogger, createShutdown, serveMetrics, type Logger } from "@receipt-sync/runtime";
-import { Queue, Worker } from "bullmq";
+import { Worker } from "bullmq";
 import type { WorkerConfig } from "./config.js";
 import { BatchWriter } from "./batch-writer.js";
 import { createWorkerMetrics } from "./metrics.js";
@@ -22,7 +22,7 @@ export async function startWorker(
   // One connection per lane, and one for quarantine writes, so they never wait for a lane.
   const db = createDatabase({ databaseUrl: config.databaseUrl, poolMax: config.writeConcurrency + 1, ...config.db });
   const connection = createRedis(config.redisUrl, "worker");
-  const queue = new Queue(RECEIPT_QUEUE_NAME, { connection, prefix: config.queuePrefix });
+  const queue = openReceiptQueue(connection, config.queuePrefix);
   const metrics = createWorkerMetrics(queue);
   const writer = new BatchWriter({
     lanes: config.writeConcurrency,

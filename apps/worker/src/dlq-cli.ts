@@ -1,6 +1,6 @@
 // `npm run dlq -- list [--json] | retry [id...] | purge [id...]`: the failed-job set, by hand.
 import {
-  RECEIPT_QUEUE_NAME,
+  openReceiptQueue,
   createRedis,
   envQueuePrefix,
   envRedisUrl,
@@ -8,7 +8,6 @@ import {
   waitForRedis,
 } from "@receipt-sync/queue";
 import { loadConfigOrExit, parseEnv } from "@receipt-sync/runtime";
-import { Queue } from "bullmq";
 import { z } from "zod";
 import { listFailed, purgeFailed, retryFailed } from "./dlq.js";
 
@@ -27,7 +26,7 @@ const { redisUrl, queuePrefix } = loadConfigOrExit((env) => {
   return { redisUrl: parsed.REDIS_URL, queuePrefix: resolveQueuePrefix(parsed.REDIS_URL, parsed.QUEUE_PREFIX) };
 });
 const redis = createRedis(redisUrl, "worker");
-const queue = new Queue(RECEIPT_QUEUE_NAME, { connection: redis, prefix: queuePrefix });
+const queue = openReceiptQueue(redis, queuePrefix);
 try {
   await waitForRedis(redis, 5000);
   if (command === "list") {

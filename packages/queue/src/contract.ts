@@ -1,6 +1,6 @@
 import { parseWith, type ParseResult, type ReceiptPacket } from "@receipt-sync/protocol";
 import { withTimeout } from "@receipt-sync/runtime";
-import type { JobsOptions, Queue } from "bullmq";
+import { Queue, type ConnectionOptions, type JobsOptions, type QueueOptions } from "bullmq";
 import { z } from "zod";
 
 /** The one queue between ingest and worker. Keys live under `${prefix}:${RECEIPT_QUEUE_NAME}:`. */
@@ -76,4 +76,13 @@ export async function addReceiptJob(
     timeoutMs,
     `Redis did not accept the job within ${timeoutMs} ms`,
   );
+}
+
+/** The receipts queue under `prefix` on `connection`: the one place it is opened. */
+export function openReceiptQueue(
+  connection: ConnectionOptions,
+  prefix: string,
+  options: Omit<QueueOptions, "connection" | "prefix"> = {},
+): Queue<ReceiptJobData> {
+  return new Queue<ReceiptJobData>(RECEIPT_QUEUE_NAME, { ...options, connection, prefix });
 }

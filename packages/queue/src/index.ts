@@ -1,5 +1,6 @@
 export {
   RECEIPT_QUEUE_NAME,
+  openReceiptQueue,
   RECEIPT_JOB_NAME,
   RECEIPT_JOB_OPTIONS,
   MAX_RETRY_DELAY_MS,
