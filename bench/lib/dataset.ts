@@ -1,4 +1,5 @@
 import { READ_RECEIPT_COMMAND, type ReceiptPacket } from "@receipt-sync/protocol";
+import { rng } from "../../test/support/fake-tencent-seed.js";
 
 /**
  * A realistic stream of read-receipt callbacks, in arrival order: `groups` groups with
@@ -19,7 +20,7 @@ const FIRST_EVENT_MS = 1_760_000_000_000;
 
 export function generateStream(options: StreamOptions): ReceiptPacket[] {
   const { packets: count, groups, sdkAppId, duplicateRate = 0.05, outOfOrderRate = 0.05 } = options;
-  const random = mulberry32(options.seed);
+  const random = rng(options.seed);
   const pick = (n: number) => Math.floor(random() * n);
   // Every tenth group uses MsgSeqs past 2^32, and some members have non-ASCII UserIDs.
   const state = Array.from({ length: groups }, (_, g) => ({
@@ -69,16 +70,4 @@ export function generateStream(options: StreamOptions): ReceiptPacket[] {
     [stream[i], stream[j]] = [stream[j]!, stream[i]!];
   }
   return stream;
-}
-
-/** Small, fast, seedable PRNG (public-domain mulberry32). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -1,5 +1,6 @@
 import { fork } from "node:child_process";
 import { connect, type Socket } from "node:net";
+import { completeReplyStatus } from "../../test/support/paced-load.js";
 
 export type LatencyOptions = {
   url: string;
@@ -168,14 +169,10 @@ class Connection {
 
   private read(chunk: Buffer): void {
     this.received = this.received.length === 0 ? chunk : Buffer.concat([this.received, chunk]);
-    const headerEnd = this.received.indexOf("\r\n\r\n");
-    if (headerEnd < 0) return;
-    const head = this.received.toString("latin1", 0, headerEnd).toLowerCase();
-    const lengthAt = head.indexOf("\r\ncontent-length:");
-    const length = lengthAt < 0 ? 0 : Number.parseInt(head.slice(lengthAt + "\r\ncontent-length:".length), 10);
-    if (this.received.length < headerEnd + 4 + length) return;
+    const status = completeReplyStatus(this.received);
+    if (status === undefined) return;
     this.received = Buffer.alloc(0);
-    this.settle(Number(head.slice("http/1.1 ".length, "http/1.1 ".length + 3)));
+    this.settle(status);
   }
 
   private settle(status: number): void {

@@ -185,14 +185,10 @@ class Connection {
 
   private read(chunk: Buffer): void {
     this.received = this.received.length === 0 ? chunk : Buffer.concat([this.received, chunk]);
-    const headerEnd = this.received.indexOf("\r\n\r\n");
-    if (headerEnd < 0) return;
-    const head = this.received.toString("latin1", 0, headerEnd).toLowerCase();
-    const lengthAt = head.indexOf("\r\ncontent-length:");
-    const length = lengthAt < 0 ? 0 : Number.parseInt(head.slice(lengthAt + "\r\ncontent-length:".length), 10);
-    if (this.received.length < headerEnd + 4 + length) return;
+    const status = completeReplyStatus(this.received);
+    if (status === undefined) return;
     this.received = Buffer.alloc(0);
-    this.settle(Number(head.slice("http/1.1 ".length, "http/1.1 ".length + 3)));
+    this.settle(status);
   }
 
   private settle(status: number): void {
@@ -202,4 +198,18 @@ class Connection {
     this.onReply = undefined;
     onReply?.(status);
   }
+}
+
+/**
+ * The status of the HTTP/1.1 reply in `received` once all of it (headers and Content-Length
+ * bytes of body) has arrived; undefined until then. One request is in flight per socket.
+ */
+export function completeReplyStatus(received: Buffer): number | undefined {
+  const headerEnd = received.indexOf("\r\n\r\n");
+  if (headerEnd < 0) return undefined;
+  const head = received.toString("latin1", 0, headerEnd).toLowerCase();
+  const lengthAt = head.indexOf("\r\ncontent-length:");
+  const length = lengthAt < 0 ? 0 : Number.parseInt(head.slice(lengthAt + "\r\ncontent-length:".length), 10);
+  if (received.length < headerEnd + 4 + length) return undefined;
+  return Number(head.slice("http/1.1 ".length, "http/1.1 ".length + 3));
 }
