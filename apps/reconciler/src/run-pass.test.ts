@@ -1,9 +1,10 @@
-import { applyReceipts, createDatabase, type Database } from "@receipt-sync/db";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestDatabase, query, type TestDatabase } from "../../../test/support/databases.js";
+import { applyReceipts, createDatabase } from "@receipt-sync/db";
+import { afterEach, describe, expect, it } from "vitest";
+import { query } from "../../../test/support/databases.js";
 import { FakeTencent, type FakeTencentOptions } from "../../../test/support/fake-tencent.js";
 import { seedFake } from "../../../test/support/fake-tencent-seed.js";
 import { packetOf, readCopy } from "../../../test/support/receipt-copy.js";
+import { useTestDatabase } from "../../../test/support/test-database.js";
 import { CallBudget, realClock } from "./call-budget.js";
 import { runPass, type PassOptions } from "./run-pass.js";
 import { TencentClient } from "./tencent-client.js";
@@ -13,23 +14,17 @@ const APP = "1400000042";
 const KEY = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const BUDGET = 100;
 
-let testDb: TestDatabase;
-let db: Database;
 let fake: FakeTencent;
 
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = createDatabase({ databaseUrl: testDb.url, poolMax: 4 });
-});
-afterAll(async () => {
-  await db.$disconnect();
-  await testDb.drop();
-});
-beforeEach(async () => {
-  await query(
-    testDb.url,
-    "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events, reconcile_repairs, reconcile_skips",
-  );
+const database = useTestDatabase(createDatabase, {
+  poolMax: 4,
+  truncate: [
+    "group_message_receipts",
+    "group_message_readers",
+    "read_receipt_events",
+    "reconcile_repairs",
+    "reconcile_skips",
+  ],
 });
 afterEach(() => fake?.close());
 
@@ -71,12 +66,15 @@ function client(overrides: { secretKey?: string } = {}) {
 }
 
 const pass = (tencent: TencentClient, options: Partial<PassOptions> = {}) =>
-  runPass({ db, client: tencent, nowMs: Date.now }, { sdkAppId: APP, sinceMs: Date.now() - 24 * 3600_000, ...options });
+  runPass(
+    { db: database.db, client: tencent, nowMs: Date.now },
+    { sdkAppId: APP, sinceMs: Date.now() - 24 * 3600_000, ...options },
+  );
 
 /** Delivers every `keep`-th callback to the tables, as if the rest were lost. */
 async function deliverSome(callbacks: Record<string, unknown>[], keep = 3): Promise<void> {
   await applyReceipts(
-    db,
+    database.db,
     callbacks.filter((_, i) => i % keep === 0).map((body) => packetOf(APP, body)),
   );
 }
@@ -89,8 +87,8 @@ describe("a reconcile pass", () => {
     expect(first.stopped).toBeUndefined();
     expect(first.differences.length).toBeGreaterThan(0);
     expect(first.repaired).toBe(first.differences.length);
-    expect(await readCopy(testDb.url, APP)).toEqual(fake.truth(APP));
-    const [audit] = await query<{ n: number }>(testDb.url, "SELECT count(*)::int AS n FROM reconcile_repairs");
+    expect(await readCopy(database.url, APP)).toEqual(fake.truth(APP));
+    const [audit] = await query<{ n: number }>(database.url, "SELECT count(*)::int AS n FROM reconcile_repairs");
     expect(audit!.n).toBe(first.repaired);
 
     const second = await pass(tencent);
@@ -101,11 +99,11 @@ describe("a reconcile pass", () => {
 
   it("in a dry run reports the same differences and changes nothing", async () => {
     await deliverSome(await startFake());
-    const before = await readCopy(testDb.url, APP);
+    const before = await readCopy(database.url, APP);
     const dry = await pass(client().tencent, { dryRun: true });
     expect(dry.differences.length).toBeGreaterThan(0);
     expect(dry.differences.every((d) => !d.repaired)).toBe(true);
-    expect(await readCopy(testDb.url, APP)).toEqual(before);
+    expect(await readCopy(database.url, APP)).toEqual(before);
     const applied = await pass(client().tencent);
     // Groups are checked several at once, so the order of the reports may differ between passes.
     const keys = (report: typeof dry) => report.differences.map((d) => `${d.groupId}#${d.msgSeq}`).sort();
@@ -119,11 +117,11 @@ describe("a reconcile pass", () => {
       (c.GroupMsgReceiptList as { MsgSeq: number }[]).every((m) => m.MsgSeq >= 10 && m.MsgSeq <= 20),
     );
     await applyReceipts(
-      db,
+      database.db,
       middle.filter((_, i) => i % 2 === 0).map((body) => packetOf(APP, body)),
     );
     const report = await pass(client().tencent);
-    expect(await readCopy(testDb.url, APP)).toEqual(fake.truth(APP));
+    expect(await readCopy(database.url, APP)).toEqual(fake.truth(APP));
     expect(report.noReceipt).toBeGreaterThan(0);
   });
 });
@@ -136,7 +134,7 @@ describe("a group named by hand", () => {
     const named = await pass(client().tencent, { groupId: "@TGS#fake1" });
     expect(named.stopped).toBeUndefined();
     const inGroup = (rows: { groupId: string }[]) => rows.filter((r) => r.groupId === "@TGS#fake1");
-    expect(await readCopy(testDb.url, APP)).toEqual(inGroup(fake.truth(APP)));
+    expect(await readCopy(database.url, APP)).toEqual(inGroup(fake.truth(APP)));
   });
 });
 
@@ -150,7 +148,7 @@ describe("a reconcile pass as an API citizen", () => {
     fake.inject({ api: "get_group_msg_receipt_detail", errorCode: codes[0]!, times: 2 });
     const report = await pass(client().tencent);
     expect(report.stopped).toBeUndefined();
-    expect(await readCopy(testDb.url, APP)).toEqual(fake.truth(APP));
+    expect(await readCopy(database.url, APP)).toEqual(fake.truth(APP));
     expect(fake.calls.filter((c) => codes.includes(c.errorCode))).toHaveLength(codes.length + 2);
   });
 
@@ -160,7 +158,7 @@ describe("a reconcile pass as an API citizen", () => {
     fake.inject({ api: "get_group_msg_receipt", delayMs: 1000 });
     const report = await pass(client().tencent);
     expect(report.stopped).toBeUndefined();
-    expect(await readCopy(testDb.url, APP)).toEqual(fake.truth(APP));
+    expect(await readCopy(database.url, APP)).toEqual(fake.truth(APP));
   });
 
   it("stops the pass, leaving the tables as they are, when an API keeps refusing", async () => {
@@ -180,13 +178,13 @@ describe("a reconcile pass as an API citizen", () => {
     const report = await pass(tencent);
     expect(report.stopped).toBeUndefined();
     expect(userSig.issued).toBe(2);
-    expect(await readCopy(testDb.url, APP)).toEqual(fake.truth(APP));
+    expect(await readCopy(database.url, APP)).toEqual(fake.truth(APP));
   });
 
   it("stops as a configuration error when a new UserSig is refused as expired too", async () => {
     await startFake();
     await applyReceipts(
-      db,
+      database.db,
       [packetOf(APP, fake.read(APP, "@TGS#fake0", "late-reader", [1], Date.now()) ?? {})].filter(Boolean),
     );
     fake.inject({ api: "get_group_info", errorCode: 70001, times: 2 });
@@ -208,14 +206,14 @@ describe("a reconcile pass as an API citizen", () => {
     const report = await pass(client().tencent);
     expect(report.stopped).toBeUndefined();
     const skips = await query<{ group_id: string; msg_seq: string | null; api: string; error_code: number }>(
-      testDb.url,
+      database.url,
       "SELECT group_id, msg_seq::text, api, error_code FROM reconcile_skips ORDER BY group_id",
     );
     expect(skips).toEqual([
       { group_id: "@TGS#fake1", msg_seq: null, api: "get_group_info", error_code: 10010 },
       { group_id: "@TGS#fake2", msg_seq: null, api: "get_group_msg_receipt", error_code: 10010 },
     ]);
-    const copy = await readCopy(testDb.url, APP);
+    const copy = await readCopy(database.url, APP);
     const others = (rows: { groupId: string }[]) =>
       rows.filter((r) => r.groupId === "@TGS#fake0" || r.groupId === "@TGS#fake3");
     expect(others(copy)).toEqual(others(fake.truth(APP)));
@@ -226,7 +224,7 @@ describe("a reconcile pass as an API citizen", () => {
     const [first, second] = fake.truth(APP);
     fake.group(APP, first!.groupId).members.push("x\ud800");
     fake.read(APP, first!.groupId, "x\ud800", [first!.msgSeq], Date.now() - 1000);
-    await applyReceipts(db, [
+    await applyReceipts(database.db, [
       packetOf(APP, {
         CallbackCommand: "Group.CallbackAfterReadReceipt",
         GroupId: first!.groupId,
@@ -244,7 +242,7 @@ describe("a reconcile pass as an API citizen", () => {
         errorCode: -1,
       }),
     ]);
-    const copy = await readCopy(testDb.url, APP);
+    const copy = await readCopy(database.url, APP);
     expect(copy.find((r) => r.msgSeq === first!.msgSeq)).toBeUndefined();
     expect(copy.filter((r) => r.msgSeq !== first!.msgSeq)).toEqual(
       fake.truth(APP).filter((r) => r.msgSeq !== first!.msgSeq),
@@ -259,7 +257,7 @@ describe("a reconcile pass as an API citizen", () => {
     for (const member of group.members.slice(1, 6)) fake.read(APP, "flag", member, [exact], Date.now() - 40_000);
     for (const member of group.members.slice(1)) fake.read(APP, "flag", member, [paged], Date.now() - 30_000);
     // One callback with no readers listed: the pass finds both messages lacking every reader.
-    await applyReceipts(db, [
+    await applyReceipts(database.db, [
       packetOf(APP, {
         CallbackCommand: "Group.CallbackAfterReadReceipt",
         GroupId: "flag",
@@ -274,7 +272,7 @@ describe("a reconcile pass as an API citizen", () => {
     const report = await pass(client().tencent, { groupId: "flag", detailPageSize: 5 });
     // 5 readers in pages of 5: one page, and the flag ends it; 12 readers: pages of 5, 5 and 2.
     expect(report.calls.get_group_msg_receipt_detail).toBe(1 + 3);
-    expect((await readCopy(testDb.url, APP)).filter((r) => r.groupId === "flag")).toEqual(
+    expect((await readCopy(database.url, APP)).filter((r) => r.groupId === "flag")).toEqual(
       fake.truth(APP).filter((r) => r.groupId === "flag"),
     );
   });

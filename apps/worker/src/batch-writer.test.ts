@@ -1,28 +1,16 @@
-import { applyReceipts, createDatabase, quarantineCallbacks, type Database } from "@receipt-sync/db";
+import { applyReceipts, createDatabase, quarantineCallbacks } from "@receipt-sync/db";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import fc from "fast-check";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestDatabase, query, type TestDatabase } from "../../../test/support/databases.js";
+import { describe, expect, it } from "vitest";
+import { query } from "../../../test/support/databases.js";
 import { receiptPacket } from "../../../test/support/fixtures.js";
 import { BatchWriter } from "./batch-writer.js";
 import { classifyDbError } from "./classify-db-error.js";
+import { useTestDatabase } from "../../../test/support/test-database.js";
 
-let testDb: TestDatabase;
-let db: Database;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = createDatabase({ databaseUrl: testDb.url, poolMax: 2 });
-});
-afterAll(async () => {
-  await db.$disconnect();
-  await testDb.drop();
-});
-beforeEach(async () => {
-  await query(
-    testDb.url,
-    "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events, quarantined_callbacks",
-  );
+const database = useTestDatabase(createDatabase, {
+  poolMax: 2,
+  truncate: ["group_message_receipts", "group_message_readers", "read_receipt_events", "quarantined_callbacks"],
 });
 
 const good = (i: number) =>
@@ -47,10 +35,10 @@ function countingWriter(options: { apply?: (packets: readonly ReceiptPacket[]) =
   const writer = new BatchWriter({
     lanes: 1,
     maxBatchPackets: 500,
-    apply: options.apply ?? (async (packets) => void (await applyReceipts(db, packets))),
+    apply: options.apply ?? (async (packets) => void (await applyReceipts(database.db, packets))),
     quarantine: async (entries) => {
       stats.quarantined += entries.length;
-      await quarantineCallbacks(db, entries);
+      await quarantineCallbacks(database.db, entries);
     },
     onTransaction: (_packets, _seconds, ok) => {
       stats.transactions += 1;
@@ -61,7 +49,7 @@ function countingWriter(options: { apply?: (packets: readonly ReceiptPacket[]) =
 }
 
 const count = async (table: string) =>
-  (await query<{ n: number }>(testDb.url, `SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
+  (await query<{ n: number }>(database.url, `SELECT count(*)::int AS n FROM ${table}`))[0]!.n;
 
 describe("BatchWriter", () => {
   it("applies 499 of 500 and quarantines the one bad callback, wherever it sits, in 10 to 20 transactions", async () => {
@@ -72,7 +60,7 @@ describe("BatchWriter", () => {
     ];
     for (const [kind, position] of cases) {
       await query(
-        testDb.url,
+        database.url,
         "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events, quarantined_callbacks",
       );
       const packets = Array.from({ length: 500 }, (_, i) => (i === position ? culprits[kind]!(i) : good(i)));
@@ -86,7 +74,7 @@ describe("BatchWriter", () => {
       });
       expect(await count("read_receipt_events")).toBe(499);
       const quarantined = await query<{ reason: string; sql_state: string; payload_text: string }>(
-        testDb.url,
+        database.url,
         "SELECT reason, sql_state, payload_text FROM quarantined_callbacks",
       );
       expect(quarantined).toEqual([
@@ -126,11 +114,11 @@ describe("BatchWriter", () => {
         calls += 1;
         // The first transaction loses its connection half-way, as in a failover.
         if (calls === 1)
-          await db.$transaction([
-            db.$executeRawUnsafe("SELECT 1"),
-            db.$executeRawUnsafe("SELECT pg_terminate_backend(pg_backend_pid())"),
+          await database.db.$transaction([
+            database.db.$executeRawUnsafe("SELECT 1"),
+            database.db.$executeRawUnsafe("SELECT pg_terminate_backend(pg_backend_pid())"),
           ]);
-        await applyReceipts(db, packets);
+        await applyReceipts(database.db, packets);
       },
     });
     const packets = Array.from({ length: 50 }, (_, i) => good(i));
@@ -149,9 +137,9 @@ describe("BatchWriter", () => {
     const { writer } = countingWriter();
     await writer.write([culprit, good(2)]);
     await writer.write([culprit]);
-    expect(await query(testDb.url, "SELECT attempts, payload IS NULL AS no_jsonb FROM quarantined_callbacks")).toEqual([
-      { attempts: 2, no_jsonb: true },
-    ]);
+    expect(
+      await query(database.url, "SELECT attempts, payload IS NULL AS no_jsonb FROM quarantined_callbacks"),
+    ).toEqual([{ attempts: 2, no_jsonb: true }]);
   });
 });
 
@@ -165,38 +153,38 @@ describe("BatchWriter, when the server is at fault", () => {
     "DROP TRIGGER IF EXISTS fail_reader ON group_message_readers; DROP TRIGGER IF EXISTS slow_receipt ON group_message_receipts";
 
   it("quarantines nothing and retries when an unclassified error fails every part of the batch", async () => {
-    await query(testDb.url, fault("true"));
+    await query(database.url, fault("true"));
     try {
       const { writer, stats } = countingWriter();
       await expect(writer.write(Array.from({ length: 40 }, (_, i) => good(i)))).rejects.toThrow(/index is corrupted/);
       expect(stats.quarantined).toBe(0);
       expect(await count("quarantined_callbacks")).toBe(0);
     } finally {
-      await query(testDb.url, dropFault);
+      await query(database.url, dropFault);
     }
   });
 
   it("quarantines the one callback an unclassified error follows, when the rest commits", async () => {
-    await query(testDb.url, fault("NEW.member_account = 'u17'"));
+    await query(database.url, fault("NEW.member_account = 'u17'"));
     try {
       const { writer } = countingWriter();
       await writer.write(Array.from({ length: 40 }, (_, i) => good(i)));
       expect(await count("group_message_receipts")).toBe(39);
       expect(
         await query(
-          testDb.url,
+          database.url,
           "SELECT sql_state, payload->'receipt'->>'EventTime' AS event FROM quarantined_callbacks",
         ),
       ).toEqual([{ sql_state: "XX002", event: "1017" }]);
     } finally {
-      await query(testDb.url, dropFault);
+      await query(database.url, dropFault);
     }
   });
 
   it("splits a batch too slow for the statement deadline until its parts commit, and quarantines nothing", async () => {
-    const slowDb = createDatabase({ databaseUrl: testDb.url, poolMax: 2, statementTimeoutMs: 400 });
+    const slowDb = createDatabase({ databaseUrl: database.url, poolMax: 2, statementTimeoutMs: 400 });
     await query(
-      testDb.url,
+      database.url,
       `
       CREATE OR REPLACE FUNCTION slow_receipt() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.01); RETURN NEW; END $$;
       CREATE TRIGGER slow_receipt BEFORE INSERT ON group_message_receipts FOR EACH ROW EXECUTE FUNCTION slow_receipt();`,
@@ -210,7 +198,7 @@ describe("BatchWriter, when the server is at fault", () => {
       expect(stats.quarantined).toBe(0);
       expect(stats.failed).toBeGreaterThan(0);
     } finally {
-      await query(testDb.url, dropFault);
+      await query(database.url, dropFault);
       await slowDb.$disconnect();
     }
   });
@@ -273,7 +261,7 @@ describe("classifyDbError", () => {
   });
 
   it("reads the SQLSTATE of a real failure through Prisma", async () => {
-    const error = await db.$executeRawUnsafe("SELECT 'abc'::int").catch((e: unknown) => e);
+    const error = await database.db.$executeRawUnsafe("SELECT 'abc'::int").catch((e: unknown) => e);
     expect(classifyDbError(error)).toMatchObject({ kind: "data", sqlState: "22P02" });
   });
 });

@@ -1,39 +1,30 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestDatabase, query, type TestDatabase } from "../../../test/support/databases.js";
+import { describe, expect, it } from "vitest";
+import { query } from "../../../test/support/databases.js";
 import { receiptPacket } from "../../../test/support/fixtures.js";
 import { applyReceipts } from "./apply-receipts.js";
-import { createDatabase, type Database } from "./create-client.js";
+import { createDatabase } from "./create-client.js";
+import { useTestDatabase } from "../../../test/support/test-database.js";
 
-let testDb: TestDatabase;
-let db: Database;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = createDatabase({ databaseUrl: testDb.url, poolMax: 12 });
-});
-afterAll(async () => {
-  await db.$disconnect();
-  await testDb.drop();
-});
-beforeEach(async () => {
-  await query(testDb.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events");
+const database = useTestDatabase(createDatabase, {
+  poolMax: 12,
+  truncate: ["group_message_receipts", "group_message_readers", "read_receipt_events"],
 });
 
 type State = { receipts: unknown[]; readers: unknown[]; events: number };
 
 async function tableState(): Promise<State> {
   const receipts = await query(
-    testDb.url,
+    database.url,
     `SELECT sdk_app_id::text, group_id, msg_seq::text, group_type, read_num, unread_num,
             (extract(epoch from event_time) * 1000)::bigint::text AS event_ms
        FROM group_message_receipts ORDER BY 1, 2, 3`,
   );
   const readers = await query(
-    testDb.url,
+    database.url,
     `SELECT group_id, msg_seq::text, member_account, (extract(epoch from read_at) * 1000)::bigint::text AS read_ms
        FROM group_message_readers ORDER BY 1, 2, 3`,
   );
-  const [events] = await query<{ n: number }>(testDb.url, "SELECT count(*)::int AS n FROM read_receipt_events");
+  const [events] = await query<{ n: number }>(database.url, "SELECT count(*)::int AS n FROM read_receipt_events");
   return { receipts, readers, events: events!.n };
 }
 
@@ -42,7 +33,7 @@ const second = receiptPacket({ eventTimeMs: 2_000, messages: [{ seq: 5, read: 2,
 
 describe("applyReceipts", () => {
   it("stores counts, readers and the ledger row of one callback", async () => {
-    await applyReceipts(db, [first]);
+    await applyReceipts(database.db, [first]);
     expect(await tableState()).toEqual({
       receipts: [
         {
@@ -61,16 +52,16 @@ describe("applyReceipts", () => {
   });
 
   it("applies a duplicate delivery once, however often it arrives", async () => {
-    await applyReceipts(db, [first]);
+    await applyReceipts(database.db, [first]);
     const once = await tableState();
-    await applyReceipts(db, [first, first]);
-    await applyReceipts(db, [first]);
+    await applyReceipts(database.db, [first, first]);
+    await applyReceipts(database.db, [first]);
     expect(await tableState()).toEqual(once);
   });
 
   it("does not let an older event overwrite newer counts", async () => {
-    await applyReceipts(db, [second]);
-    await applyReceipts(db, [first]);
+    await applyReceipts(database.db, [second]);
+    await applyReceipts(database.db, [first]);
     const state = await tableState();
     expect(state.receipts).toMatchObject([{ read_num: 2, unread_num: 3, event_ms: "2000" }]);
     expect(state.readers).toHaveLength(2);
@@ -80,8 +71,8 @@ describe("applyReceipts", () => {
   it("merges readers of two different events in the same millisecond and keeps the larger ReadNum", async () => {
     const a = receiptPacket({ eventTimeMs: 3_000, messages: [{ seq: 9, read: 3, unread: 2, readers: ["carol"] }] });
     const b = receiptPacket({ eventTimeMs: 3_000, messages: [{ seq: 9, read: 4, unread: 1, readers: ["dave"] }] });
-    await applyReceipts(db, [b]);
-    await applyReceipts(db, [a]);
+    await applyReceipts(database.db, [b]);
+    await applyReceipts(database.db, [a]);
     const state = await tableState();
     expect(state.receipts).toMatchObject([{ read_num: 4, unread_num: 1, event_ms: "3000" }]);
     expect(state.readers.map((r) => (r as { member_account: string }).member_account)).toEqual(["carol", "dave"]);
@@ -89,8 +80,8 @@ describe("applyReceipts", () => {
 
   it("keeps the earliest read_at for a reader listed by several events", async () => {
     const later = receiptPacket({ eventTimeMs: 9_000, messages: [{ seq: 5, read: 3, unread: 2, readers: ["alice"] }] });
-    await applyReceipts(db, [later]);
-    await applyReceipts(db, [first]);
+    await applyReceipts(database.db, [later]);
+    await applyReceipts(database.db, [first]);
     expect((await tableState()).readers).toEqual([
       { group_id: "@TGS#2TTV7VSII", msg_seq: "5", member_account: "alice", read_ms: "1000" },
     ]);
@@ -98,7 +89,7 @@ describe("applyReceipts", () => {
 
   it("stores MsgSeq beyond 2^32 and non-ASCII accounts exactly", async () => {
     const seq = 2 ** 40 + 7;
-    await applyReceipts(db, [
+    await applyReceipts(database.db, [
       receiptPacket({
         eventTimeMs: 1_670_574_414_123,
         messages: [{ seq, read: 1, unread: 0, readers: ["张三", "Ünïcødé😀"] }],
@@ -121,15 +112,15 @@ describe("applyReceipts", () => {
         ],
       }),
     );
-    await applyReceipts(db, events);
+    await applyReceipts(database.db, events);
     const expected = await tableState();
     for (const order of [
       [3, 1, 0, 2],
       [2, 3, 1, 0],
       [0, 1, 2, 3],
     ]) {
-      await query(testDb.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events");
-      for (const i of order) await applyReceipts(db, [events[i]!]);
+      await query(database.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events");
+      for (const i of order) await applyReceipts(database.db, [events[i]!]);
       expect(await tableState()).toEqual(expected);
     }
   });
@@ -146,7 +137,7 @@ describe("applyReceipts", () => {
         });
       }),
     );
-    await Promise.all([...batches, ...batches].map((batch) => applyReceipts(db, batch)));
+    await Promise.all([...batches, ...batches].map((batch) => applyReceipts(database.db, batch)));
     const state = await tableState();
     expect(state.receipts).toHaveLength(20);
     expect(state.readers).toHaveLength(40);
@@ -158,7 +149,7 @@ describe("applyReceipts", () => {
   });
 
   it("keeps apps and groups apart", async () => {
-    await applyReceipts(db, [
+    await applyReceipts(database.db, [
       receiptPacket({
         sdkAppId: "1400000001",
         groupId: "g",

@@ -1,27 +1,15 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestDatabase, query, type TestDatabase } from "../../../test/support/databases.js";
+import { describe, expect, it } from "vitest";
+import { query } from "../../../test/support/databases.js";
 import { APP_ID, receiptPacket } from "../../../test/support/fixtures.js";
 import { applyReceipts } from "./apply-receipts.js";
 import { applyRepairs, type Repair } from "./apply-repairs.js";
-import { createDatabase, type Database } from "./create-client.js";
 import { findActiveGroups, findStoredReceipts } from "./reconcile-queries.js";
+import { createDatabase } from "./create-client.js";
+import { useTestDatabase } from "../../../test/support/test-database.js";
 
-let testDb: TestDatabase;
-let db: Database;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = createDatabase({ databaseUrl: testDb.url, poolMax: 4 });
-});
-afterAll(async () => {
-  await db.$disconnect();
-  await testDb.drop();
-});
-beforeEach(async () => {
-  await query(
-    testDb.url,
-    "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events, reconcile_repairs",
-  );
+const database = useTestDatabase(createDatabase, {
+  poolMax: 4,
+  truncate: ["group_message_receipts", "group_message_readers", "read_receipt_events", "reconcile_repairs"],
 });
 
 const GROUP = "@TGS#2TTV7VSII";
@@ -29,13 +17,13 @@ const FETCHED_MS = 5_000_000;
 
 async function message(seq: number) {
   const [counts] = await query<{ read_num: number; unread_num: number; event_ms: string; group_type: string }>(
-    testDb.url,
+    database.url,
     `SELECT read_num, unread_num, group_type, (extract(epoch from event_time) * 1000)::bigint::text AS event_ms
        FROM group_message_receipts WHERE group_id = $1 AND msg_seq = $2`,
     [GROUP, seq],
   );
   const readers = await query<{ member_account: string; read_ms: string }>(
-    testDb.url,
+    database.url,
     `SELECT member_account, (extract(epoch from read_at) * 1000)::bigint::text AS read_ms
        FROM group_message_readers WHERE group_id = $1 AND msg_seq = $2 ORDER BY member_account`,
     [GROUP, seq],
@@ -45,7 +33,7 @@ async function message(seq: number) {
 
 const audit = () =>
   query<{ msg_seq: string; differences: string[]; before: unknown; after: unknown; fetched_ms: string }>(
-    testDb.url,
+    database.url,
     `SELECT msg_seq::text, differences, before, after, (extract(epoch from fetched_at) * 1000)::bigint::text AS fetched_ms FROM reconcile_repairs ORDER BY id`,
   );
 
@@ -61,7 +49,7 @@ const repair = (overrides: Partial<Repair> = {}): Repair => ({
 
 describe("applyRepairs", () => {
   it("writes a message we never heard of, dated at the fetch, and audits it as missing", async () => {
-    const applied = await applyRepairs(db, APP_ID, [repair()]);
+    const applied = await applyRepairs(database.db, APP_ID, [repair()]);
     expect(applied).toEqual([
       {
         groupId: GROUP,
@@ -90,8 +78,8 @@ describe("applyRepairs", () => {
   });
 
   it("lets an earlier callback that arrives after the repair lower read_at, but not roll the counts back", async () => {
-    await applyRepairs(db, APP_ID, [repair()]);
-    await applyReceipts(db, [
+    await applyRepairs(database.db, APP_ID, [repair()]);
+    await applyReceipts(database.db, [
       receiptPacket({ eventTimeMs: 1_000, messages: [{ seq: 7, read: 1, unread: 4, readers: ["alice"] }] }),
     ]);
     const { counts, readers } = await message(7);
@@ -107,31 +95,31 @@ describe("applyRepairs", () => {
       eventTimeMs: FETCHED_MS + 1,
       messages: [{ seq: 7, read: 3, unread: 2, readers: ["carol"] }],
     });
-    await applyReceipts(db, [newer]);
-    await applyRepairs(db, APP_ID, [repair()]);
+    await applyReceipts(database.db, [newer]);
+    await applyRepairs(database.db, APP_ID, [repair()]);
     const first = await message(7);
-    await query(testDb.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events");
-    await applyRepairs(db, APP_ID, [repair()]);
-    await applyReceipts(db, [newer]);
+    await query(database.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events");
+    await applyRepairs(database.db, APP_ID, [repair()]);
+    await applyReceipts(database.db, [newer]);
     expect(await message(7)).toEqual(first);
     expect(first.counts).toMatchObject({ read_num: 3, unread_num: 2 });
   });
 
   it("changes nothing and audits nothing when the same repair is applied again", async () => {
-    await applyRepairs(db, APP_ID, [repair()]);
+    await applyRepairs(database.db, APP_ID, [repair()]);
     const state = await message(7);
-    expect(await applyRepairs(db, APP_ID, [repair({ fetchedAtMs: FETCHED_MS + 60_000, counts: undefined })])).toEqual(
-      [],
-    );
+    expect(
+      await applyRepairs(database.db, APP_ID, [repair({ fetchedAtMs: FETCHED_MS + 60_000, counts: undefined })]),
+    ).toEqual([]);
     expect(await message(7)).toEqual(state);
     expect(await audit()).toHaveLength(1);
   });
 
   it("adds readers a lost callback would have brought, keeps the rest, and audits what changed", async () => {
-    await applyReceipts(db, [
+    await applyReceipts(database.db, [
       receiptPacket({ eventTimeMs: 2_000, messages: [{ seq: 7, read: 2, unread: 3, readers: ["bob"] }] }),
     ]);
-    const applied = await applyRepairs(db, APP_ID, [repair({ counts: undefined })]);
+    const applied = await applyRepairs(database.db, APP_ID, [repair({ counts: undefined })]);
     expect(applied).toMatchObject([
       { differences: ["readers"], before: { readers: ["bob"] }, after: { readNum: 2, readers: ["alice", "bob"] } },
     ]);
@@ -144,7 +132,7 @@ describe("applyRepairs", () => {
 
 describe("findActiveGroups and findStoredReceipts", () => {
   it("list groups with events in the window, what we hold from the oldest recent message up, and its state", async () => {
-    await applyReceipts(db, [
+    await applyReceipts(database.db, [
       receiptPacket({ groupId: "old", eventTimeMs: 1_000, messages: [{ seq: 1, read: 1, unread: 0 }] }),
       receiptPacket({
         groupId: "g",
@@ -163,11 +151,11 @@ describe("findActiveGroups and findStoredReceipts", () => {
         ],
       }),
     ]);
-    expect(await findActiveGroups(db, { sdkAppId: APP_ID, sinceMs: 5_000 })).toEqual([
+    expect(await findActiveGroups(database.db, { sdkAppId: APP_ID, sinceMs: 5_000 })).toEqual([
       { groupId: "g", groupType: "Public", newestSeq: 6, recentSeqs: [3, 6], knownSeqs: [3, 4, 6] },
     ]);
-    expect(await findActiveGroups(db, { sdkAppId: APP_ID, sinceMs: 5_000, groupId: "old" })).toEqual([]);
-    const stored = await findStoredReceipts(db, APP_ID, [
+    expect(await findActiveGroups(database.db, { sdkAppId: APP_ID, sinceMs: 5_000, groupId: "old" })).toEqual([]);
+    const stored = await findStoredReceipts(database.db, APP_ID, [
       { groupId: "g", msgSeq: 3 },
       { groupId: "g", msgSeq: 5 },
     ]);

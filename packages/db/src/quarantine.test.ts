@@ -1,30 +1,21 @@
 import { spawnSync } from "node:child_process";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createTestDatabase, query, type TestDatabase } from "../../../test/support/databases.js";
+import { describe, expect, it } from "vitest";
+import { query } from "../../../test/support/databases.js";
 import { receiptPacket } from "../../../test/support/fixtures.js";
 import { REPO_ROOT } from "../../../test/support/processes.js";
-import { createDatabase, type Database } from "./create-client.js";
 import { quarantineCallbacks } from "./quarantine.js";
+import { createDatabase } from "./create-client.js";
+import { useTestDatabase } from "../../../test/support/test-database.js";
 
-let testDb: TestDatabase;
-let db: Database;
-
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  db = createDatabase({ databaseUrl: testDb.url, poolMax: 1 });
-});
-beforeEach(async () => {
-  await query(testDb.url, "TRUNCATE quarantined_callbacks, group_message_receipts");
-});
-afterAll(async () => {
-  await db.$disconnect();
-  await testDb.drop();
+const database = useTestDatabase(createDatabase, {
+  poolMax: 1,
+  truncate: ["quarantined_callbacks", "group_message_receipts"],
 });
 
 function quarantine(...args: string[]) {
   const result = spawnSync(process.execPath, ["packages/db/dist/quarantine-cli.js", ...args], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH, DATABASE_URL: testDb.url },
+    env: { PATH: process.env.PATH, DATABASE_URL: database.url },
     encoding: "utf8",
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -33,13 +24,13 @@ function quarantine(...args: string[]) {
 describe("quarantineCallbacks", () => {
   it("keeps any value as received, even text Postgres could not hold as jsonb", async () => {
     const odd = { GroupId: "x\ud800", note: "a\u0000b", deep: JSON.parse(`${"[".repeat(200)}${"]".repeat(200)}`) };
-    await quarantineCallbacks(db, [
+    await quarantineCallbacks(database.db, [
       { raw: odd, reason: "invalid_payload", error: "bad \ud800 text\u0000", sqlState: null },
       { raw: "a torn spool line", reason: "invalid_payload", error: "not JSON", sqlState: null },
       { raw: undefined, reason: "invalid_payload", error: "no data", sqlState: null },
     ]);
     const rows = await query<{ payload: unknown; payload_text: string; error: string }>(
-      testDb.url,
+      database.url,
       "SELECT payload, payload_text, error FROM quarantined_callbacks ORDER BY error",
     );
     expect(rows.map((r) => JSON.parse(r.payload_text))).toEqual([odd, null, "a torn spool line"]);
@@ -57,7 +48,7 @@ describe("npm run quarantine", () => {
       messages: [{ seq: 1, read: 1, unread: 0, readers: ["a"] }],
     });
     const hopeless = { sdkAppId: "1400000001", receipt: { GroupId: "q-bad" } };
-    await quarantineCallbacks(db, [
+    await quarantineCallbacks(database.db, [
       { raw: fixable, reason: "rejected_by_database", error: "an older bug", sqlState: "21000" },
       { raw: hopeless, reason: "invalid_payload", error: "receipt: missing fields", sqlState: null },
     ]);
@@ -76,10 +67,10 @@ describe("npm run quarantine", () => {
     expect(retried.status).toBe(1); // one is still quarantined
     expect(retried.stdout).toContain("applied 1 of 2");
     expect(retried.stdout).toContain(`${hopelessId}: still invalid`);
-    expect(await query(testDb.url, "SELECT read_num FROM group_message_receipts WHERE group_id = 'q-fixed'")).toEqual([
-      { read_num: 1 },
-    ]);
-    expect(await query(testDb.url, "SELECT id::text, attempts FROM quarantined_callbacks")).toEqual([
+    expect(await query(database.url, "SELECT read_num FROM group_message_receipts WHERE group_id = 'q-fixed'")).toEqual(
+      [{ read_num: 1 }],
+    );
+    expect(await query(database.url, "SELECT id::text, attempts FROM quarantined_callbacks")).toEqual([
       { id: hopelessId, attempts: 2 },
     ]);
 
@@ -92,12 +83,12 @@ describe("npm run quarantine", () => {
       receiptPacket({ groupId: "q-many", eventTimeMs: 10 + i, messages: [{ seq: i, read: 1, unread: 0 }] }),
     );
     await quarantineCallbacks(
-      db,
+      database.db,
       many.map((raw) => ({ raw, reason: "rejected_by_database", error: "a server fault", sqlState: "XX002" })),
     );
     const retried = quarantine("retry");
     expect(retried).toMatchObject({ status: 0, stdout: expect.stringContaining("applied 1203 of 1203") });
-    expect(await query(testDb.url, "SELECT count(*)::int AS n FROM quarantined_callbacks")).toEqual([{ n: 0 }]);
+    expect(await query(database.url, "SELECT count(*)::int AS n FROM quarantined_callbacks")).toEqual([{ n: 0 }]);
   });
 
   it("explains bad arguments", () => {
