@@ -64,11 +64,6 @@ export class BatchWriter {
     if (failed) throw failed.reason;
   }
 
-  /** Resolves once every lane is idle. */
-  async drain(): Promise<void> {
-    await Promise.all(this.lanes.map((lane) => lane.drain()));
-  }
-
   quarantine(entries: QuarantineEntry[]): Promise<void> {
     return this.options.quarantine(entries);
   }
