@@ -1,66 +1,33 @@
-// Profiling aid: fills a queue, drains it with one worker under `--cpu-prof`, prints CPU per packet.
-import { spawn } from "node:child_process";
-import { openReceiptQueue, createRedis, waitForRedis } from "@receipt-sync/queue";
+// Profiling aid: one worker drains PACKETS packets (default 60,000) as `npm run bench` times it,
+// with NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=prof") on its command line; prints what it measured.
 import { createTestDatabase } from "../test/support/databases.js";
 import { TEST_REDIS_URL, uniquePrefix } from "../test/support/queues.js";
-import { waitFor } from "../test/support/wait-for.js";
 import { generateStream } from "./lib/dataset.js";
-import { fillQueue } from "./lib/fill-queue.js";
-import { cpuMeter, cpuMicros, pidsNamed } from "./lib/process-cpu.js";
+import { measureDrain } from "./lib/pipeline-runs.js";
 
-const packets = generateStream({
-  packets: Number(process.env.PACKETS ?? 60_000),
-  groups: 1000,
-  seed: 42,
-  sdkAppId: "1400000001",
-});
+const sdkAppId = "1400000001";
+const packets = generateStream({ packets: Number(process.env.PACKETS ?? 60_000), groups: 1000, seed: 42, sdkAppId });
 const db = await createTestDatabase();
-const prefix = uniquePrefix();
-const redis = createRedis(TEST_REDIS_URL, "producer");
-await waitForRedis(redis, 5000);
-const queue = openReceiptQueue(redis, prefix);
-await fillQueue(TEST_REDIS_URL, prefix, packets);
-const flags = (process.env.NODE_FLAGS ?? "").split(" ").filter(Boolean);
-const postgres = cpuMeter(() => pidsNamed("postgres"));
-postgres.start();
-const startedMs = performance.now();
-const worker = spawn(process.execPath, ["--max-old-space-size=192", ...flags, "apps/worker/dist/main.js"], {
-  env: {
-    PATH: process.env.PATH,
-    DATABASE_URL: db.url,
-    REDIS_URL: TEST_REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    LOG_LEVEL: "warn",
-    ...(process.env.WORKER_ENV ? JSON.parse(process.env.WORKER_ENV) : {}),
-  },
-  stdio: "inherit",
-});
-let workerCpu = 0;
-await waitFor(
-  "drain",
-  async () => {
-    postgres.sample();
-    workerCpu = cpuMicros(worker.pid!) || workerCpu;
-    const c = await queue.getJobCounts("waiting", "active", "delayed");
-    return c.waiting! + c.active! + c.delayed! === 0;
-  },
-  { timeoutMs: 300_000, intervalMs: 20 },
-);
-const drainS = (performance.now() - startedMs) / 1000;
-workerCpu = cpuMicros(worker.pid!);
-const pgCpu = postgres.stop();
-worker.kill("SIGTERM");
-await new Promise((r) => worker.once("exit", r));
-console.log(
-  JSON.stringify({
-    packets: packets.length,
-    drainS: +drainS.toFixed(2),
-    perSecond: Math.round(packets.length / drainS),
-    workerUsPerPacket: +(workerCpu / packets.length).toFixed(1),
-    postgresUsPerPacket: +(pgCpu / packets.length).toFixed(1),
-  }),
-);
-await queue.obliterate({ force: true });
-await queue.close();
-await redis.quit();
-await db.drop();
+try {
+  const drain = await measureDrain({
+    databaseUrl: db.url,
+    redisUrl: TEST_REDIS_URL,
+    sdkAppId,
+    prefix: uniquePrefix(),
+    packets,
+    workerNodeFlags: (process.env.NODE_FLAGS ?? "").split(" ").filter(Boolean),
+  });
+  console.log(
+    JSON.stringify({
+      packets: drain.packets,
+      jobs: drain.jobs,
+      drainS: +(drain.drainMs / 1000).toFixed(2),
+      perSecond: Math.round(drain.packetsPerSecond),
+      lost: drain.lost,
+      wrong: drain.wrong + drain.extra,
+      cpuMicrosPerPacket: drain.cpuMicrosPerPacket,
+    }),
+  );
+} finally {
+  await db.drop();
+}

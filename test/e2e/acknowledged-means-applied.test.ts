@@ -1,11 +1,12 @@
 import { parse as parseQuery } from "node:querystring";
-import type { ReceiptPacket } from "@receipt-sync/protocol";
+import { parseReceiptPacket, RECEIPT_PACKET_SCHEMA_VERSION, type ReceiptPacket } from "@receipt-sync/protocol";
+import { RECEIPT_JOB_NAME, RECEIPT_JOB_OPTIONS } from "@receipt-sync/queue";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareWithDatabase, expectedState } from "../../bench/lib/expected-state.js";
 import { query } from "../support/databases.js";
 import { APP_ID } from "../support/fixtures.js";
-import { failedJobCount } from "../support/queues.js";
+import { dropQueue, failedJobCount, openQueue } from "../support/queues.js";
 import { startStack, type Stack } from "../support/stack.js";
 import { waitFor } from "../support/wait-for.js";
 
@@ -257,5 +258,72 @@ describe("every callback answered 200", () => {
     // Both outcomes occur often enough for the property to mean something.
     expect(statuses.get(200) ?? 0).toBeGreaterThan(60);
     expect((statuses.get(400) ?? 0) + (statuses.get(403) ?? 0)).toBeGreaterThan(20);
+  });
+
+  it("is checked packet by packet when its job was not built by this schema version's ingest", async () => {
+    // Spool lines, older or foreign producers, hand-made jobs: the worker trusts none of them.
+    // Whatever they hold, a packet the schema accepts is written as the schema outputs it, and
+    // every other one is quarantined; nothing of it reaches the tables.
+    await query(
+      stack.db.url,
+      "TRUNCATE read_receipt_events, group_message_receipts, group_message_readers, quarantined_callbacks",
+    );
+    const queue = openQueue(stack.prefix);
+    const written: ReceiptPacket[] = [];
+    let rejected = 0;
+    let run = 0;
+    const packetArb = fc.record({
+      sdkAppId: fc.oneof({ weight: 8, arbitrary: fc.constant(APP_ID) }, { weight: 1, arbitrary: oddText }),
+      clientIp: fc.oneof(fc.constant(null), fc.constantFrom("203.0.113.7", ""), oddText),
+      optPlatform: fc.oneof(fc.constant(null), fc.constantFrom("iOS", ""), oddText),
+      receivedAtMs: fc.oneof({ weight: 8, arbitrary: fc.nat() }, { weight: 1, arbitrary: fc.constant(-1) }),
+      body: bodyArb,
+    });
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(packetArb, { minLength: 1, maxLength: 20 }),
+          fc.constantFrom(undefined, RECEIPT_PACKET_SCHEMA_VERSION - 1, RECEIPT_PACKET_SCHEMA_VERSION + 1),
+          async (generated, packetSchema) => {
+            run += 1;
+            const packets = generated.map(({ body: { GroupSuffix, ...rest }, ...packet }, i) => ({
+              ...packet,
+              receipt: { CallbackCommand: COMMAND, GroupId: `j${run}-${i}-${GroupSuffix}`, ...rest },
+            }));
+            for (const packet of packets) {
+              const parsed = parseReceiptPacket(packet);
+              if (parsed.ok) written.push(parsed.value);
+              else rejected += 1;
+            }
+            await queue.add(RECEIPT_JOB_NAME, { packets, packetSchema }, RECEIPT_JOB_OPTIONS);
+            const expected = expectedState(written);
+            const settled = async () => {
+              const [row] = await query<{ n: number }>(
+                stack.db.url,
+                "SELECT count(*)::int AS n FROM quarantined_callbacks WHERE reason = 'invalid_payload'",
+              );
+              const c = await compareWithDatabase(stack.db.url, expected);
+              return { quarantined: row?.n, lost: c.lost, wrong: c.wrong, extra: c.extra };
+            };
+            const outcome = await waitFor(
+              `job ${run}: valid packets written, the others quarantined`,
+              async () => {
+                const s = await settled();
+                return s.quarantined === rejected && s.lost + s.wrong + s.extra === 0 && s;
+              },
+              { timeoutMs: 15_000 },
+            ).catch(settled);
+            expect(outcome).toEqual({ quarantined: rejected, lost: 0, wrong: 0, extra: 0 });
+          },
+        ),
+        { numRuns: 30, seed: 20261128 },
+      );
+      expect(await failedJobCount(stack.prefix)).toBe(0);
+    } finally {
+      await dropQueue(queue);
+    }
+    // Both kinds occur often enough for the property to mean something.
+    expect(written.length).toBeGreaterThan(50);
+    expect(rejected).toBeGreaterThan(20);
   });
 });

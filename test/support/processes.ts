@@ -38,13 +38,18 @@ export function appCommand(name: "ingest" | "worker" | "reconciler"): string[] {
 }
 
 /**
- * Starts a built app exactly as `npm run start:<name>` does, with only the given env. Without a
- * SPOOL_DIR in `env` it gets a spool directory of its own, removed when the process exits.
+ * Starts a built app exactly as `npm run start:<name>` does, with only the given env (and
+ * `nodeFlags` before the script, e.g. `--cpu-prof`). Without a SPOOL_DIR in `env` it gets a
+ * spool directory of its own, removed when the process exits.
  */
-export function startApp(name: "ingest" | "worker" | "reconciler", env: Record<string, string>): RunningApp {
+export function startApp(
+  name: "ingest" | "worker" | "reconciler",
+  env: Record<string, string>,
+  nodeFlags: readonly string[] = [],
+): RunningApp {
   let output = "";
   const ownSpoolDir = env.SPOOL_DIR === undefined ? scratchDir("spool") : undefined;
-  const child = spawn(process.execPath, appCommand(name), {
+  const child = spawn(process.execPath, [...nodeFlags, ...appCommand(name)], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? "",

@@ -2,6 +2,8 @@ import type { ReceiptPacket } from "@receipt-sync/protocol";
 import {
   openReceiptQueue,
   addReceiptJob,
+  checkedJob,
+  uncheckedJob,
   createRedis,
   receiptPacketWeight,
   type ReceiptJobData,
@@ -100,10 +102,10 @@ export async function openDurableStore(options: DurableStoreOptions): Promise<Du
     (breaker.isOpen ? log.debug : log.warn).call(log, { err: error.message }, "redis connection error");
   redis.on("error", connectionError);
   queue.on("error", connectionError);
-  const add = async (packets: readonly unknown[]) => {
+  const add = async (job: ReceiptJobData) => {
     if (breaker.isOpen) throw new BreakerOpenError("Redis is not answering");
     try {
-      await addReceiptJob(queue, packets, options.enqueueTimeoutMs);
+      await addReceiptJob(queue, job, options.enqueueTimeoutMs);
     } catch (error) {
       breaker.trip(error);
       throw error;
@@ -112,7 +114,8 @@ export async function openDurableStore(options: DurableStoreOptions): Promise<Du
   const spool = await Spool.open({
     ...options.spool,
     log,
-    enqueue: add,
+    // Lines read back from disk are parsed again by the worker.
+    enqueue: (lines) => add(uncheckedJob(lines)),
     redriveBatchWeight: JOB_WEIGHT,
     weightOf: lineWeight,
   }).catch(async (error: unknown) => {
@@ -137,7 +140,7 @@ export async function openDurableStore(options: DurableStoreOptions): Promise<Du
         breaker.trip(error);
         throw error;
       }
-      await add(group.map((waiting) => waiting.packet));
+      await add(checkedJob(group.map((waiting) => waiting.packet)));
     },
   });
   const redrive = () => {

@@ -77,9 +77,11 @@ describe("BatchWriter", () => {
         database.url,
         "SELECT reason, sql_state, payload_text FROM quarantined_callbacks",
       );
+      // The writer meets packets unparsed (jobs the ingest stamped), so the schema judges the
+      // culprit once the database has refused it alone: these fail it, hence invalid_payload.
       expect(quarantined).toEqual([
         {
-          reason: "rejected_by_database",
+          reason: "invalid_payload",
           sql_state: kind.slice(0, 5),
           payload_text: JSON.stringify(packets[position]),
         },
@@ -87,6 +89,21 @@ describe("BatchWriter", () => {
       // 1 for the whole batch, 1 or 2 per halving (8 or 9 halvings from 500), 1 alone.
       expect(stats.transactions).toBeGreaterThanOrEqual(10);
       expect(stats.transactions).toBeLessThanOrEqual(20);
+    }
+  });
+
+  it("says rejected_by_database for a callback the schema accepts and Postgres refuses alone", async () => {
+    // A rule the schema does not know, as a newer migration could add.
+    await query(database.url, "ALTER TABLE group_message_receipts ADD CONSTRAINT no_g3 CHECK (group_id <> 'g3')");
+    try {
+      const packets = Array.from({ length: 7 }, (_, i) => good(i));
+      await countingWriter().writer.write(packets);
+      expect(await count("group_message_receipts")).toBe(6);
+      expect(await query(database.url, "SELECT reason, sql_state, payload_text FROM quarantined_callbacks")).toEqual([
+        { reason: "rejected_by_database", sql_state: "23514", payload_text: JSON.stringify(packets[3]) },
+      ]);
+    } finally {
+      await query(database.url, "ALTER TABLE group_message_receipts DROP CONSTRAINT no_g3");
     }
   });
 

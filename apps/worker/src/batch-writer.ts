@@ -1,8 +1,20 @@
 import { splitByLane, type QuarantineEntry } from "@receipt-sync/db";
-import type { ReceiptPacket } from "@receipt-sync/protocol";
+import { parseReceiptPacket, type ReceiptPacket } from "@receipt-sync/protocol";
 import { receiptPacketWeight } from "@receipt-sync/queue";
 import { GroupCommit, secondsSince } from "@receipt-sync/runtime";
 import { classifyDbError, type ClassifiedFailure } from "./classify-db-error.js";
+
+/**
+ * A callback the database refused on its own. Packets stamped by the ingest reach the writer
+ * unparsed (process-job.ts), so the schema gets its say here: a packet it rejects is kept as
+ * invalid, with the schema's reason and the database's SQLSTATE.
+ */
+function culpritEntry(packet: ReceiptPacket, failure: ClassifiedFailure): QuarantineEntry {
+  const parsed = parseReceiptPacket(packet);
+  const { sqlState } = failure;
+  if (!parsed.ok) return { raw: packet, reason: "invalid_payload", error: parsed.error, sqlState };
+  return { raw: packet, reason: "rejected_by_database", error: failure.error.message, sqlState };
+}
 
 /** What one batch's isolation has learnt: whether any part committed, and which callbacks failed alone. */
 type Isolation = { committed: boolean; culprits: { packet: ReceiptPacket; failure: ClassifiedFailure }[] };
@@ -77,14 +89,7 @@ export class BatchWriter {
     const unexplained = run.culprits.find((c) => c.failure.kind === "unknown");
     if (unexplained && !run.committed) throw unexplained.failure.error;
     if (run.culprits.length === 0) return;
-    await this.options.quarantine(
-      run.culprits.map(({ packet, failure: f }) => ({
-        raw: packet,
-        reason: "rejected_by_database",
-        error: f.error.message,
-        sqlState: f.sqlState,
-      })),
-    );
+    await this.options.quarantine(run.culprits.map(({ packet, failure: f }) => culpritEntry(packet, f)));
   }
 
   /** `packets` failed together with `failure`: commit all but the culprits, and collect those. */

@@ -1,3 +1,4 @@
+import { RECEIPT_PACKET_SCHEMA_VERSION } from "@receipt-sync/protocol";
 import { RECEIPT_JOB_NAME, RECEIPT_QUEUE_NAME } from "@receipt-sync/queue";
 import { Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
@@ -71,5 +72,18 @@ describe("job retries", () => {
     );
     expect(failed.failedReason).toBe("gave up after 3 tries: connection lost");
     expect(retries.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("packet checks", () => {
+  it("takes packets stamped with its schema version as they are, and parses every other", async () => {
+    // The schema drops keys it does not know, so a parse shows in what the writer gets.
+    const marked = { ...packet, unknownKey: true };
+    const seen: unknown[][] = [];
+    const { queue } = run({ write: async (packets) => void seen.push([...packets]), quarantine: async () => {} }, 1);
+    for (const packetSchema of [RECEIPT_PACKET_SCHEMA_VERSION, undefined, RECEIPT_PACKET_SCHEMA_VERSION + 1])
+      await queue.add(RECEIPT_JOB_NAME, { packets: [marked], packetSchema });
+    await waitFor("three jobs written", () => seen.length === 3, { timeoutMs: 5000 });
+    expect(seen.map(([written]) => "unknownKey" in (written as object))).toEqual([true, false, false]);
   });
 });

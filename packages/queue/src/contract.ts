@@ -1,4 +1,4 @@
-import { parseWith, type ParseResult, type ReceiptPacket } from "@receipt-sync/protocol";
+import { parseWith, RECEIPT_PACKET_SCHEMA_VERSION, type ParseResult, type ReceiptPacket } from "@receipt-sync/protocol";
 import { withTimeout } from "@receipt-sync/runtime";
 import { Queue, type ConnectionOptions, type JobsOptions, type QueueOptions } from "bullmq";
 import { z } from "zod";
@@ -9,13 +9,31 @@ export const RECEIPT_JOB_NAME = "apply-receipts";
 
 /**
  * A job carries every callback that arrived while the previous enqueue was in flight. The
- * envelope is checked here; each packet is checked on its own by the worker (with the packet
- * schema the ingest used), so one packet that fails cannot take its neighbours down with it.
+ * envelope is checked here. Packets the ingest built with the packet schema in this process
+ * carry its version (`packetSchema`), and a worker with the same version takes them as they
+ * are. Any other packet (from the spool, an older or foreign producer, a hand-made job) is
+ * checked on its own by the worker, so one that fails cannot take its neighbours down with it.
  */
 export const receiptJobSchema = z.object({
   packets: z.array(z.unknown()).min(1),
+  packetSchema: z.int().optional(),
 });
 export type ReceiptJobData = z.output<typeof receiptJobSchema>;
+
+/** A job of packets that passed receiptPacketSchema in this process. */
+export function checkedJob(packets: readonly ReceiptPacket[]): ReceiptJobData {
+  return { packets: packets as unknown[], packetSchema: RECEIPT_PACKET_SCHEMA_VERSION };
+}
+
+/** A job of values nobody has checked here (spool lines): the worker parses each. */
+export function uncheckedJob(values: readonly unknown[]): ReceiptJobData {
+  return { packets: values as unknown[] };
+}
+
+/** The job's packets, when this version's packet schema produced them; undefined when they need a parse. */
+export function trustedPackets(job: ReceiptJobData): readonly ReceiptPacket[] | undefined {
+  return job.packetSchema === RECEIPT_PACKET_SCHEMA_VERSION ? (job.packets as ReceiptPacket[]) : undefined;
+}
 
 export function parseReceiptJob(data: unknown): ParseResult<ReceiptJobData> {
   return parseWith(receiptJobSchema, data);
@@ -63,16 +81,16 @@ export const RECEIPT_JOB_OPTIONS: JobsOptions = {
 };
 
 /**
- * Adds one job holding `packets`; rejects if Redis has not stored it within `timeoutMs`. The
- * add is not cancelled and may still land later: harmless, the worker's writes are idempotent.
+ * Adds one job; rejects if Redis has not stored it within `timeoutMs`. The add is not
+ * cancelled and may still land later: harmless, the worker's writes are idempotent.
  */
 export async function addReceiptJob(
   queue: Queue<ReceiptJobData>,
-  packets: readonly unknown[],
+  data: ReceiptJobData,
   timeoutMs: number,
 ): Promise<void> {
   await withTimeout(
-    queue.add(RECEIPT_JOB_NAME, { packets: packets as unknown[] }, RECEIPT_JOB_OPTIONS),
+    queue.add(RECEIPT_JOB_NAME, data, RECEIPT_JOB_OPTIONS),
     timeoutMs,
     `Redis did not accept the job within ${timeoutMs} ms`,
   );

@@ -10,6 +10,9 @@ export {
   receiptJobSchema,
   parseReceiptJob,
   addReceiptJob,
+  checkedJob,
+  uncheckedJob,
+  trustedPackets,
   type ReceiptJobData,
 } from "./contract.js";
 export { createRedis, waitForRedis, type RedisClient, type RedisRole } from "./connection.js";
