@@ -16,7 +16,7 @@ const settings = {
   sdkAppId: "1400000001",
   // As the worker writes by default, and as `npm run bench` measures its ceiling.
   ceilingConnections: 2,
-  ceilingBatchPackets: 500,
+  ceilingBatchWeight: 500,
 };
 
 const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
@@ -45,7 +45,7 @@ export async function runScaling(): Promise<void> {
     seed: 13,
     sdkAppId: settings.sdkAppId,
   });
-  const ceiling = await measureCeiling(packets, settings.ceilingConnections, settings.ceilingBatchPackets);
+  const ceiling = await measureCeiling(packets, settings.ceilingConnections, settings.ceilingBatchWeight);
   progress(
     `SQL ceiling: ${us(ceiling.packetsPerSecond)} packets/s, Postgres ${us(ceiling.postgresCpuUsPerCallback)} µs CPU per callback (+ ${us(ceiling.postgresBackgroundCpuUsPerCallback)} µs background)`,
   );

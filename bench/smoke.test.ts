@@ -37,7 +37,7 @@ describe("benchmark smoke run", () => {
   it("the ceiling writes exactly the expected rows, and the comparison notices a lost and a wrong row", async () => {
     const packets = generateStream({ packets: 200, groups: 10, seed: 9, sdkAppId: "1400000001" });
     const expected = expectedState(packets);
-    await measureDbCeiling({ databaseUrl: db.url, packets, batchSize: 50, concurrency: 2, keepSchema: true });
+    await measureDbCeiling({ databaseUrl: db.url, packets, batchWeight: 50, concurrency: 2, keepSchema: true });
     expect(await compareWithDatabase(db.url, expected, CEILING_SCHEMA)).toMatchObject({ lost: 0, wrong: 0, extra: 0 });
     await query(db.url, `DROP SCHEMA ${CEILING_SCHEMA} CASCADE`);
     await query(db.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events");

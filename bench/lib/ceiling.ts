@@ -1,5 +1,6 @@
 import { readMigrations, receiptColumnsOf, splitByLane, DEFAULT_MIGRATIONS_DIR } from "@receipt-sync/db";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
+import { receiptPacketWeight } from "@receipt-sync/queue";
 import pg from "pg";
 
 export const CEILING_SCHEMA = "bench_ceiling";
@@ -12,7 +13,8 @@ export const CEILING_SCHEMA = "bench_ceiling";
 export async function measureDbCeiling(options: {
   databaseUrl: string;
   packets: readonly ReceiptPacket[];
-  batchSize: number;
+  /** The most weight one transaction carries (WORKER_BATCH_PACKETS). */
+  batchWeight: number;
   concurrency: number;
   /** Leave the scratch schema in place (for checking what it wrote). */
   keepSchema?: boolean;
@@ -30,10 +32,20 @@ export async function measureDbCeiling(options: {
     max: options.concurrency,
     options: `-c search_path=${schema}`,
   });
-  // The worker's write plan: one connection per lane, each lane writing only its own groups.
+  // The worker's write plan: one connection per lane, each lane writing only its own groups,
+  // in transactions of at most `batchWeight` (receiptPacketWeight), as the batch writer caps them.
   const lanes = [...splitByLane(options.packets, options.concurrency).values()].map((packets) => {
-    const batches: ReceiptPacket[][] = [];
-    for (let i = 0; i < packets.length; i += options.batchSize) batches.push(packets.slice(i, i + options.batchSize));
+    const batches: ReceiptPacket[][] = [[]];
+    let weight = 0;
+    for (const packet of packets) {
+      const packetWeight = receiptPacketWeight(packet);
+      if (weight + packetWeight > options.batchWeight && batches.at(-1)!.length > 0) {
+        batches.push([]);
+        weight = 0;
+      }
+      batches.at(-1)!.push(packet);
+      weight += packetWeight;
+    }
     return batches;
   });
 

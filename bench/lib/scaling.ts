@@ -188,7 +188,7 @@ export async function measureCeiling(
     const result = await measureDbCeiling({
       databaseUrl: db.url,
       packets,
-      batchSize: batchPackets,
+      batchWeight: batchPackets,
       concurrency: connections,
     });
     polling = false;

@@ -113,7 +113,7 @@ function repairColumns(sdkAppId: string, repairs: readonly Repair[]): ReceiptCol
         r.fetchedAtMs,
       );
     const readAtMs = r.readersFetchedAtMs ?? r.fetchedAtMs;
-    for (const memberAccount of r.readers) columns.addReader(sdkAppId, r.groupId, r.msgSeq, memberAccount, readAtMs);
+    columns.addReaders(sdkAppId, r.groupId, r.msgSeq, readAtMs, r.readers);
   }
   return columns;
 }

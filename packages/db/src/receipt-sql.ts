@@ -52,13 +52,17 @@ const UPSERT_RECEIPTS = `
   -- The newest snapshot wins: newer event, then more readers, then fewer unread.
   WHERE (EXCLUDED.event_time, EXCLUDED.read_num, -EXCLUDED.unread_num) > (r.event_time, r.read_num, -r.unread_num)`;
 
+// Readers name their message by its number in the statement's own message list, so a
+// reader's row carries only that number and the account: the message's SdkAppid, GroupId,
+// MsgSeq and read time travel once per message, not once per reader (a third of the bytes a
+// batch sends, and Prisma handles every byte of a raw parameter several times).
 const UPSERT_READERS = `
   INSERT INTO group_message_readers AS m (sdk_app_id, group_id, msg_seq, member_account, read_at)
-  SELECT DISTINCT ON (t.app, t.grp, t.seq, t.account)
-         t.app, t.grp, t.seq, t.account, ${fromMs("t.read_ms")}
-  FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[])
-       AS t(app, grp, seq, account, read_ms)
-  ORDER BY t.app, t.grp, t.seq, t.account, t.read_ms
+  SELECT DISTINCT ON (g.app, g.grp, g.seq, r.account)
+         g.app, g.grp, g.seq, r.account, ${fromMs("g.read_ms")}
+  FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS g(app, grp, seq, read_ms, no)
+  JOIN unnest($5::bigint[], $6::text[]) AS r(no, account) USING (no)
+  ORDER BY g.app, g.grp, g.seq, r.account, g.read_ms
   ON CONFLICT (sdk_app_id, group_id, msg_seq, member_account) DO UPDATE SET read_at = EXCLUDED.read_at
   WHERE EXCLUDED.read_at < m.read_at`;
 
@@ -119,13 +123,17 @@ export class ReceiptColumns {
     unread: new Column("number"),
     eventMs: new Column("number"),
   };
-  private readonly reader = {
+  private readonly readerMessage = {
     app: new Column("number"),
     grp: new Column("text"),
     seq: new Column("number"),
-    account: new Column("text"),
     readMs: new Column("number"),
   };
+  private readonly reader = {
+    messageNo: new Column("number"),
+    account: new Column("text"),
+  };
+  private readerMessages = 0;
 
   /** Every row one callback contributes: per message its counts and ledger entry, per reader one row. */
   addPacket(packet: ReceiptPacket): void {
@@ -141,8 +149,10 @@ export class ReceiptColumns {
         receipt.EventTime,
       );
       this.addEvent(sdkAppId, receipt.GroupId, item.MsgSeq, receipt.EventTime, receivedAtMs, clientIp, optPlatform);
-      for (const member of item.ReadReceiptMembers ?? []) {
-        this.addReader(sdkAppId, receipt.GroupId, item.MsgSeq, member.Member_Account, receipt.EventTime);
+      const members = item.ReadReceiptMembers;
+      if (members && members.length > 0) {
+        this.addReaderMessage(sdkAppId, receipt.GroupId, item.MsgSeq, receipt.EventTime);
+        for (const member of members) this.addReader(member.Member_Account);
       }
     }
   }
@@ -179,13 +189,30 @@ export class ReceiptColumns {
     this.events += 1;
   }
 
-  addReader(app: string, grp: string, seq: number, account: string, readMs: number): void {
-    const c = this.reader;
+  /** Readers of one message, read at `readMs`. */
+  addReaders(app: string, grp: string, seq: number, readMs: number, accounts: Iterable<string>): void {
+    let first = true;
+    for (const account of accounts) {
+      if (first) this.addReaderMessage(app, grp, seq, readMs);
+      first = false;
+      this.addReader(account);
+    }
+  }
+
+  /** Starts a message whose readers addReader then lists. */
+  private addReaderMessage(app: string, grp: string, seq: number, readMs: number): void {
+    const c = this.readerMessage;
     c.app.add(app);
     c.grp.add(grp);
     c.seq.add(seq);
-    c.account.add(account);
     c.readMs.add(readMs);
+    this.readerMessages += 1;
+  }
+
+  /** A reader of the message addReaderMessage last started. */
+  private addReader(account: string): void {
+    this.reader.messageNo.add(this.readerMessages);
+    this.reader.account.add(account);
     this.readers += 1;
   }
 
@@ -195,7 +222,8 @@ export class ReceiptColumns {
     const literals = (columns: Record<string, Column>) => Object.values(columns).map((c) => c.literal());
     if (this.events > 0) statements.push({ sql: UPSERT_EVENTS, params: literals(this.event) });
     if (this.messages > 0) statements.push({ sql: UPSERT_RECEIPTS, params: literals(this.receipt) });
-    if (this.readers > 0) statements.push({ sql: UPSERT_READERS, params: literals(this.reader) });
+    if (this.readers > 0)
+      statements.push({ sql: UPSERT_READERS, params: [...literals(this.readerMessage), ...literals(this.reader)] });
     return statements;
   }
 }
