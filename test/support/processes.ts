@@ -37,6 +37,13 @@ export function appCommand(name: "ingest" | "worker" | "reconciler"): string[] {
   return args;
 }
 
+// Apps still running when the test process exits (a test that failed before its cleanup, a
+// timeout) are killed with it rather than left listening, holding ports and spool locks.
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 /**
  * Starts a built app exactly as `npm run start:<name>` does, with only the given env (and
  * `nodeFlags` before the script, e.g. `--cpu-prof`). Without a SPOOL_DIR in `env` it gets a
@@ -59,6 +66,8 @@ export function startApp(
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) =>
