@@ -29,7 +29,11 @@ const datasources = parse(
 
 /** Every series name the apps can expose (histograms add _bucket, _sum and _count). */
 function exportedSeries(): Set<string> {
-  const ingest = createIngestMetrics({ spoolDepth: () => 0, breakerOpen: () => false }).registry;
+  const ingest = createIngestMetrics({
+    spoolDepth: () => 0,
+    breakerOpen: () => false,
+    orphansAdopted: () => 0,
+  }).registry;
   const worker = createWorkerMetrics({} as Queue).registry; // metadata only: collect() is never called
   const reconciler = createReconcilerMetrics().registry;
   const names = new Set<string>();

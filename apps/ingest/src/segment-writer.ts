@@ -81,8 +81,13 @@ export class SegmentWriter {
     this.events.synced(lines.length, data.length);
   }
 
+  /** A segment name this writer will never use itself: for a segment moved in from elsewhere. */
+  reserveName(): string {
+    return `segment-${String(this.nextSegment++).padStart(12, "0")}.jsonl`;
+  }
+
   private async createSegment(): Promise<OpenSegment> {
-    const name = `segment-${String(this.nextSegment++).padStart(12, "0")}.jsonl`;
+    const name = this.reserveName();
     const path = join(this.dir, name);
     const handle = await open(path, "ax");
     try {
@@ -124,7 +129,7 @@ async function writeFully(handle: FileHandle, data: Buffer): Promise<void> {
   }
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, "r");
   try {
     await handle.sync();
