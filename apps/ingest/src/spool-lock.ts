@@ -36,6 +36,20 @@ export async function lockSpoolDir(dir: string, log: Logger): Promise<SpoolLock>
     throw new SpoolLockedError(
       `config error: spool directory ${dir} is in use by process ${process.pid} (this one); give each ingest sharing SPOOL_DIR its own INGEST_INSTANCE`,
     );
+  // Claimed before the first await: two calls in one process would otherwise both read our
+  // own pid in the other's fresh lock, judge it stale (a restarted container's pid) and both win.
+  heldHere.add(key);
+  try {
+    const path = await take(dir);
+    return held(key, path, log);
+  } catch (error) {
+    heldHere.delete(key);
+    throw error;
+  }
+}
+
+/** Creates the next lock generation once the newest is stale; returns its path. */
+async function take(dir: string): Promise<string> {
   const me: Owner = { pid: process.pid, host: hostname() };
   for (let attempt = 0; attempt < 5; attempt++) {
     const newest = await newestLock(dir);
@@ -52,8 +66,7 @@ export async function lockSpoolDir(dir: string, log: Logger): Promise<SpoolLock>
     const path = join(dir, `ingest.lock.${(newest?.generation ?? -1) + 1}`);
     if (await create(path, me)) {
       await removeOlderLocks(dir, path);
-      heldHere.add(key);
-      return held(key, path, log);
+      return path;
     }
   }
   throw new SpoolLockedError(
