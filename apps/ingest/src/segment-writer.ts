@@ -1,4 +1,4 @@
-import { open, type FileHandle } from "node:fs/promises";
+import { open, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 
 export type Segment = { name: string; path: string; packets: number; bytes: number };
@@ -13,6 +13,9 @@ export type SegmentEvents = {
 type OpenSegment = Segment & { handle: FileHandle };
 
 export const SEGMENT_NAME = /^segment-(\d+)\.jsonl$/;
+
+/** The open segment is no longer where this writer put it: another ingest took the directory over. */
+export class SegmentMovedError extends Error {}
 
 /**
  * The spool's one writer. Creating, writing, syncing and closing segments all run in one chain
@@ -68,6 +71,7 @@ export class SegmentWriter {
     try {
       await writeFully(segment.handle, data);
       await segment.handle.datasync();
+      await ensureInPlace(segment);
     } catch (error) {
       // Which of these bytes reached the disk is unknown. The callbacks are refused (a 503 tells
       // Tencent they were not kept); the segment takes no more writes, and whatever of it is on
@@ -118,6 +122,25 @@ export class SegmentWriter {
     this.events.resized(size - segment.bytes);
     segment.bytes = size;
   }
+}
+
+/**
+ * A sweeper that judged this ingest gone (its lock untouched for 30 s: an event loop stalled
+ * that long, or a clock skewed between hosts) renames its segments away and re-drives them,
+ * and may delete one before these lines reached it. Checked after the fsync, before anything
+ * is acknowledged: a line the check passes was in the file before it was moved, so whoever
+ * re-drives the file sends it; the lines it fails are refused (503), not lost.
+ */
+async function ensureInPlace(segment: OpenSegment): Promise<void> {
+  const [here, open] = await Promise.all([
+    stat(segment.path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return undefined;
+      throw error;
+    }),
+    segment.handle.stat(),
+  ]);
+  if (here?.ino !== open.ino || here.dev !== open.dev)
+    throw new SegmentMovedError(`spool segment ${segment.path} was moved away by another ingest`);
 }
 
 /** FileHandle.write may write less than asked; the rest must follow before the fsync. */

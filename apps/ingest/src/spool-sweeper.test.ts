@@ -182,6 +182,31 @@ describe("the spool sweeper", () => {
     expect(readdirSync(root)).toEqual(["me"]);
   });
 
+  it("an ingest whose directory is adopted while it still runs refuses what it can no longer keep; all it acknowledged is re-driven", async () => {
+    const root = scratchDir("sweeper");
+    const sent: string[] = [];
+    const { spool: owner } = await ingestAt(root, "stalled", []);
+    const { spool: adopter } = await ingestAt(root, "me", sent);
+    const packet = (i: number) =>
+      receiptPacket({ groupId: `p${i}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 1, unread: 0 }] });
+    const acked: string[] = [];
+    const append = async (i: number) => {
+      await owner.append(packet(i));
+      acked.push(`p${i}`);
+    };
+    await Promise.all([0, 1, 2].map(append));
+    // What a sweeper does once the owner's lock looks stale: move its open segment away.
+    const open = readdirSync(join(root, "stalled")).filter((name) => name.endsWith(".jsonl"));
+    await adopter.adopt(open.map((name) => join(root, "stalled", name)));
+    const later = await Promise.allSettled([3, 4, 5].map(append));
+    expect(later.map((result) => result.status)).toEqual(["rejected", "rejected", "rejected"]);
+    await expect(append(6)).rejects.toThrow("taken over by another ingest");
+    expect(owner.hasRoom).toBe(false);
+    await adopter.redrive();
+    expect(acked.sort()).toEqual(["p0", "p1", "p2"]);
+    expect(sent).toEqual(expect.arrayContaining(acked));
+  });
+
   it("adopts nothing while it may not (Redis away)", async () => {
     const root = scratchDir("sweeper");
     leaveSpool(join(root, "gone"), 1, 2, { owner: { pid: await deadPid(), host: hostname() } });

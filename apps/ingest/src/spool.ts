@@ -3,7 +3,7 @@ import { dirname, join, resolve } from "node:path";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { GroupCommit, type Logger } from "@receipt-sync/runtime";
 import { countSegmentLines, segmentLines } from "./segment-lines.js";
-import { SEGMENT_NAME, SegmentWriter, syncDirectory, type Segment } from "./segment-writer.js";
+import { SEGMENT_NAME, SegmentMovedError, SegmentWriter, syncDirectory, type Segment } from "./segment-writer.js";
 import { lockSpoolDir, type SpoolLock } from "./spool-lock.js";
 
 /**
@@ -36,6 +36,8 @@ export type SpoolOptions = {
 };
 
 export class SpoolFullError extends Error {}
+/** Another ingest took this spool's directory over: nothing more may be acknowledged from it. */
+export class SpoolTakenError extends Error {}
 
 export const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
 const GROUP_BYTES = 1024 * 1024;
@@ -50,6 +52,7 @@ export class Spool {
   private pendingPackets = 0;
   private redriving: Promise<void> | undefined;
   private closing = false;
+  private taken = false;
   private readonly group: GroupCommit<Buffer>;
   private readonly writer: SegmentWriter;
 
@@ -78,7 +81,11 @@ export class Spool {
       maxGroupSize: Math.min(GROUP_BYTES, segmentBytes),
       sizeOf: (line) => line.length,
       maxConcurrentCommits: 1,
-      commit: (lines) => this.writer.write(lines),
+      commit: (lines) =>
+        this.writer.write(lines).catch((error: unknown) => {
+          if (error instanceof SegmentMovedError) this.markTaken(error.message);
+          throw error;
+        }),
     });
   }
 
@@ -105,11 +112,12 @@ export class Spool {
 
   /** Whether a typical callback (64 KiB at most) still fits. */
   get hasRoom(): boolean {
-    return this.diskBytes + this.reservedBytes + 64 * 1024 <= this.options.maxBytes;
+    return !this.taken && this.diskBytes + this.reservedBytes + 64 * 1024 <= this.options.maxBytes;
   }
 
   /** Resolves once the packet is fsync'd to disk; rejects when the spool is full or the disk fails. */
   async append(packet: ReceiptPacket): Promise<void> {
+    if (this.taken) throw new SpoolTakenError("the spool directory was taken over by another ingest");
     const line = Buffer.from(`${JSON.stringify(packet)}\n`);
     if (this.diskBytes + this.reservedBytes + line.length > this.options.maxBytes) {
       throw new SpoolFullError(`spool is full (${this.options.maxBytes} bytes)`);
@@ -166,6 +174,19 @@ export class Spool {
     return adopted;
   }
 
+  /**
+   * Once another ingest has taken the directory, what is left in it is that ingest's to re-drive;
+   * this one spools nothing more (503 while Redis is away) until it is restarted.
+   */
+  private markTaken(reason: string): void {
+    if (this.taken) return;
+    this.taken = true;
+    this.options.log.error(
+      { dir: this.options.dir, reason },
+      "another ingest took over this spool (its lock went stale): refusing to spool; restart this ingest",
+    );
+  }
+
   private addClosed(segment: Segment): void {
     this.closed.push(segment);
     this.diskBytes += segment.bytes;
@@ -174,9 +195,14 @@ export class Spool {
 
   private async redriveAll(): Promise<void> {
     await this.writer.seal();
-    while (this.closed.length > 0 && !this.closing) {
+    while (this.closed.length > 0 && !this.closing && !this.taken) {
       const segment = this.closed[0]!;
-      if (!(await this.redriveSegment(segment))) return;
+      const sent = await this.redriveSegment(segment).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "ENOENT") throw error;
+        this.markTaken(`spool segment ${segment.path} is gone`); // moved by the ingest that took the directory
+        return false;
+      });
+      if (!sent) return;
       await unlink(segment.path);
       this.closed.shift();
       if (!segment.adopted) this.diskBytes -= segment.bytes;
