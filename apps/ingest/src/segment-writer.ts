@@ -10,7 +10,7 @@ export type SegmentEvents = {
   resized: (deltaBytes: number) => void;
 };
 
-type OpenSegment = Segment & { handle: FileHandle };
+type OpenSegment = Segment & { handle: FileHandle; ino: number; dev: number };
 
 export const SEGMENT_NAME = /^segment-(\d+)\.jsonl$/;
 
@@ -94,14 +94,16 @@ export class SegmentWriter {
     const name = this.reserveName();
     const path = join(this.dir, name);
     const handle = await open(path, "ax");
+    let identity: { ino: number; dev: number };
     try {
+      identity = await handle.stat();
       // Without this the new name may not survive a crash, and the fsync'd lines in it with it.
       await syncDirectory(this.dir);
     } catch (error) {
       await handle.close();
       throw error;
     }
-    this.current = { name, path, handle, packets: 0, bytes: 0 };
+    this.current = { name, path, handle, ino: identity.ino, dev: identity.dev, packets: 0, bytes: 0 };
     return this.current;
   }
 
@@ -132,14 +134,12 @@ export class SegmentWriter {
  * re-drives the file sends it; the lines it fails are refused (503), not lost.
  */
 async function ensureInPlace(segment: OpenSegment): Promise<void> {
-  const [here, open] = await Promise.all([
-    stat(segment.path).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === "ENOENT") return undefined;
-      throw error;
-    }),
-    segment.handle.stat(),
-  ]);
-  if (here?.ino !== open.ino || here.dev !== open.dev)
+  // One stat per group, beside its fsync; the file's own identity was taken when it was created.
+  const here = await stat(segment.path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  });
+  if (here?.ino !== segment.ino || here.dev !== segment.dev)
     throw new SegmentMovedError(`spool segment ${segment.path} was moved away by another ingest`);
 }
 
