@@ -12,7 +12,12 @@ import { scratchDir } from "../../test/support/scratch-dir.js";
  */
 export async function fillQueue(redisUrl: string, prefix: string, packets: readonly ReceiptPacket[]): Promise<number> {
   const log = createLogger({ name: "bench-fill", level: "warn" });
-  const spool = { dir: scratchDir("bench-spool"), maxBytes: 1024 ** 3, segmentBytes: 16 * 1024 ** 2 };
+  const spool = {
+    dir: scratchDir("bench-spool"),
+    instance: "bench",
+    maxBytes: 1024 ** 3,
+    segmentBytes: 16 * 1024 ** 2,
+  };
   const store = await openDurableStore({ redisUrl, queuePrefix: prefix, enqueueTimeoutMs: 120_000, spool, log });
   try {
     const startedMs = performance.now();

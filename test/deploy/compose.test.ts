@@ -68,8 +68,10 @@ describe("docker-compose.yml", () => {
     ]);
   });
 
-  it("keeps the ingest's spool on a volume the non-root user owns", () => {
+  it("keeps the ingest's spool on a volume the non-root user owns, one directory per replica (its hostname)", () => {
     expect(services.ingest!.environment!.SPOOL_DIR).toBe("/app/spool");
+    expect(services.ingest!.environment!.INGEST_INSTANCE).toBe("${INGEST_INSTANCE:-}");
+    expect(services.ingest!.container_name).toBeUndefined();
     expect(services.ingest!.volumes).toEqual(["ingest-spool:/app/spool"]);
     expect(dockerfile).toContain("chown node:node /app/spool");
   });

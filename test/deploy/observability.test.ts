@@ -29,7 +29,11 @@ const datasources = parse(
 
 /** Every series name the apps can expose (histograms add _bucket, _sum and _count). */
 function exportedSeries(): Set<string> {
-  const ingest = createIngestMetrics({ spoolDepth: () => 0, breakerOpen: () => false }).registry;
+  const ingest = createIngestMetrics({
+    spoolDepth: () => 0,
+    breakerOpen: () => false,
+    orphansAdopted: () => 0,
+  }).registry;
   const worker = createWorkerMetrics({} as Queue).registry; // metadata only: collect() is never called
   const reconciler = createReconcilerMetrics().registry;
   const names = new Set<string>();
@@ -53,12 +57,14 @@ describe("observability profile", () => {
     });
   });
 
-  it("scrapes the ingest on its admin port and every worker replica on the port the worker serves", () => {
+  it("scrapes every ingest replica on its admin port and every worker replica on the port the worker serves", () => {
     const ingest = prometheus.scrape_configs.find((c) => c.job_name === "ingest");
     const worker = prometheus.scrape_configs.find((c) => c.job_name === "worker");
-    expect(ingest?.static_configs?.[0]?.targets).toEqual([
-      `ingest:${compose.services.ingest!.environment!.ADMIN_PORT}`,
-    ]);
+    expect(ingest?.dns_sd_configs?.[0]).toMatchObject({
+      names: ["ingest"],
+      type: "A",
+      port: Number(compose.services.ingest!.environment!.ADMIN_PORT),
+    });
     expect(compose.services.ingest!.environment!.ADMIN_PORT).not.toBe(compose.services.ingest!.environment!.PORT);
     expect(worker?.dns_sd_configs?.[0]).toMatchObject({
       names: ["worker"],

@@ -1,4 +1,5 @@
 import { closeSync, openSync, readFileSync, readdirSync, writeSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { READ_RECEIPT_COMMAND, type ReceiptPacket } from "@receipt-sync/protocol";
 import { openReceiptQueue } from "@receipt-sync/queue";
@@ -223,7 +224,9 @@ describe("the ingest's outage path at full load", () => {
           () => {
             if (ingest.child.exitCode !== null) return "exited";
             peakRssBytes = Math.max(peakRssBytes, memoryOf(ingest.child.pid!).rssBytes);
-            return readdirSync(spoolDir).every((name) => !name.endsWith(".jsonl")) && "re-driven";
+            // An older version's layout: the segment is adopted into the ingest's own directory, then re-driven.
+            const names = readdirSync(spoolDir, { recursive: true, encoding: "utf8" });
+            return names.every((name) => !name.endsWith(".jsonl")) && "re-driven";
           },
           { timeoutMs: FULL ? 600_000 : 150_000, intervalMs: 50 },
         );
@@ -257,7 +260,7 @@ describe("the ingest's outage path at full load", () => {
     FULL ? 900_000 : 300_000,
   );
 
-  it("a second ingest on the same SPOOL_DIR is refused with a message naming it, and the first keeps serving", async () => {
+  it("a second ingest with the same INGEST_INSTANCE (unset: the same host) on one SPOOL_DIR is refused with a message naming its directory, and the first keeps serving", async () => {
     const spoolDir = scratchDir("shared-spool");
     const prefix = uniquePrefix();
     const first = await startIngest({ REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, SPOOL_DIR: spoolDir });
@@ -273,12 +276,15 @@ describe("the ingest's outage path at full load", () => {
         second.exited,
         new Promise<string>((resolve) => setTimeout(() => resolve("still running after 15 s"), 15_000).unref()),
       ]);
-      record("second ingest on one SPOOL_DIR", {
+      record("second ingest with the same instance on one SPOOL_DIR", {
         exitCode,
         said: second.output().trim().split("\n").at(-1)?.slice(0, 200),
       });
       expect(exitCode).toBe(1);
-      expect(second.output()).toContain(`SPOOL_DIR ${spoolDir} is in use by process ${first.app.child.pid}`);
+      expect(second.output()).toContain(
+        `spool directory ${join(spoolDir, hostname())} is in use by process ${first.app.child.pid}`,
+      );
+      expect(second.output()).toContain("give each ingest sharing SPOOL_DIR its own INGEST_INSTANCE");
       expect((await fetch(`${first.base}/healthz`)).status).toBe(200);
     } finally {
       await Promise.all([first.app.stop(), second.stop()]);

@@ -36,7 +36,12 @@ let worker: RunningApp | undefined;
 beforeAll(async () => {
   db = await createTestDatabase();
   // The stream goes in as the ingest puts callbacks in: group commit into jobs, spool as fallback.
-  const spool = { dir: scratchDir("retention-spool"), maxBytes: 1024 ** 3, segmentBytes: 16 * 1024 ** 2 };
+  const spool = {
+    dir: scratchDir("retention-spool"),
+    instance: "retention",
+    maxBytes: 1024 ** 3,
+    segmentBytes: 16 * 1024 ** 2,
+  };
   store = await openDurableStore({ redisUrl: TEST_REDIS_URL, queuePrefix: prefix, enqueueTimeoutMs: 1000, spool, log });
 });
 afterAll(async () => {

@@ -29,10 +29,19 @@ export async function startIngest(
     redisUrl: config.redisUrl,
     queuePrefix: config.queuePrefix,
     enqueueTimeoutMs: config.enqueueTimeoutMs,
-    spool: { dir: config.spoolDir, maxBytes: config.spoolMaxBytes, segmentBytes: config.spoolSegmentBytes },
+    spool: {
+      dir: config.spoolDir,
+      instance: config.instance,
+      maxBytes: config.spoolMaxBytes,
+      segmentBytes: config.spoolSegmentBytes,
+    },
     log,
   });
-  const metrics = createIngestMetrics({ spoolDepth: store.spoolDepth, breakerOpen: store.breakerOpen });
+  const metrics = createIngestMetrics({
+    spoolDepth: store.spoolDepth,
+    breakerOpen: store.breakerOpen,
+    orphansAdopted: store.orphansAdopted,
+  });
   const app = createApp({
     callbackPath: config.callbackPath,
     bodyLimitBytes: config.bodyLimitBytes,

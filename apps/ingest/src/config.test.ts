@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { ConfigError } from "@receipt-sync/runtime";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "./config.js";
@@ -13,6 +14,14 @@ describe("ingest loadConfig", () => {
       redisUrl: "redis://127.0.0.1:6379",
       queuePrefix: "receipt-sync",
       bodyLimitBytes: 1024 * 1024,
+    });
+  });
+
+  it("spools into SPOOL_DIR/INGEST_INSTANCE, the instance being the hostname unless set", () => {
+    expect(loadConfig({ SDKAPPID: "1" })).toMatchObject({ spoolDir: "spool", instance: hostname() });
+    expect(loadConfig({ SDKAPPID: "1", SPOOL_DIR: "/data", INGEST_INSTANCE: "ingest-2.eu_1" })).toMatchObject({
+      spoolDir: "/data",
+      instance: "ingest-2.eu_1",
     });
   });
 
@@ -73,6 +82,10 @@ describe("ingest loadConfig", () => {
     ],
     [{ SDKAPPID: "1", ALLOWED_SOURCE_CIDRS: "tencent" }, /^config error: ALLOWED_SOURCE_CIDRS "tencent" is not/],
     [{ SDKAPPID: "1", TRUST_PROXY: "true" }, /^config error: TRUST_PROXY must be a number of proxy hops/],
+    ...["..", "a/b", ".hidden", "-x", "x".repeat(129)].map((name): [Record<string, string>, RegExp] => [
+      { SDKAPPID: "1", INGEST_INSTANCE: name },
+      /^config error: INGEST_INSTANCE must be letters, digits, '.', '_' and '-'/,
+    ]),
   ])("stops with one line naming the variable for %j", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -2,8 +2,13 @@ import { envQueuePrefix, envRedisUrl, resolveQueuePrefix } from "@receipt-sync/q
 import { sdkAppIdListSchema } from "@receipt-sync/protocol";
 import { ConfigError, envList, envLogLevel, envPort, envPositiveInt, parseEnv } from "@receipt-sync/runtime";
 import type { BlockList } from "node:net";
+import { hostname } from "node:os";
 import { z } from "zod";
 import { parseSourceAllowlist } from "./source-allowlist.js";
+import { INSTANCE_NAME } from "./spool-sweeper.js";
+
+const INSTANCE_RULE =
+  "must be letters, digits, '.', '_' and '-' (at most 128, starting with a letter or digit), unique among the ingests sharing SPOOL_DIR";
 
 export const envSchema = z.object({
   SDKAPPID: envList.pipe(sdkAppIdListSchema),
@@ -20,6 +25,8 @@ export const envSchema = z.object({
   ENQUEUE_TIMEOUT_MS: envPositiveInt(500),
   SHUTDOWN_TIMEOUT_MS: envPositiveInt(10_000),
   SPOOL_DIR: z.string().default("spool"),
+  // Unset: the hostname, which compose makes the container id, unique per replica.
+  INGEST_INSTANCE: z.string().regex(INSTANCE_NAME, INSTANCE_RULE).optional(),
   SPOOL_MAX_BYTES: envPositiveInt(1024 ** 3),
   SPOOL_SEGMENT_BYTES: envPositiveInt(16 * 1024 ** 2),
   MAX_IN_FLIGHT_REQUESTS: envPositiveInt(5000),
@@ -63,8 +70,10 @@ export type IngestConfig = {
    */
   enqueueTimeoutMs: number;
   shutdownTimeoutMs: number;
-  /** Where callbacks go, fsync'd, when Redis cannot take them. */
+  /** The spool root: this ingest spools into `spoolDir/instance`, and adopts what others left there. */
   spoolDir: string;
+  /** This ingest's name among those sharing `spoolDir`; a safe single path segment. */
+  instance: string;
   spoolMaxBytes: number;
   /** Spool segments are closed at about this size; each is re-driven, streamed, as a whole. */
   spoolSegmentBytes: number;
@@ -112,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
     enqueueTimeoutMs: parsed.ENQUEUE_TIMEOUT_MS,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
     spoolDir: parsed.SPOOL_DIR,
+    instance: instanceName(parsed.INGEST_INSTANCE),
     spoolMaxBytes: parsed.SPOOL_MAX_BYTES,
     spoolSegmentBytes: parsed.SPOOL_SEGMENT_BYTES,
     maxInFlightRequests: parsed.MAX_IN_FLIGHT_REQUESTS,
@@ -124,4 +134,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
     trustProxyHops: parsed.TRUST_PROXY,
     logLevel: parsed.LOG_LEVEL,
   };
+}
+
+function instanceName(configured: string | undefined): string {
+  const name = configured ?? hostname();
+  if (INSTANCE_NAME.test(name)) return name;
+  throw new ConfigError(
+    `config error: INGEST_INSTANCE is unset and the hostname ${JSON.stringify(name)} is not a valid one: set INGEST_INSTANCE: it ${INSTANCE_RULE}`,
+  );
 }

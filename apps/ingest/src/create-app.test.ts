@@ -438,7 +438,7 @@ async function serveApp(options: {
   maxInFlightRequests?: number;
   nowMs?: () => number;
 }): Promise<{ base: string; server: Server }> {
-  const metrics = createIngestMetrics({ spoolDepth: () => 0, breakerOpen: () => true });
+  const metrics = createIngestMetrics({ spoolDepth: () => 0, breakerOpen: () => true, orphansAdopted: () => 0 });
   const app = createApp({
     metrics,
     callbackPath: "/callback",

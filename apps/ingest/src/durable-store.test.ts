@@ -1,4 +1,5 @@
 import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { createLogger, createShutdown } from "@receipt-sync/runtime";
 import { afterEach, describe, expect, it } from "vitest";
 import { receiptPacket } from "../../../test/support/fixtures.js";
@@ -31,7 +32,7 @@ async function open(redis: TestRedisServer, timing: DurableStoreOptions["timing"
     redisUrl: redis.url,
     queuePrefix: prefix,
     enqueueTimeoutMs: 1000,
-    spool: { dir: spoolDir, maxBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024 },
+    spool: { dir: spoolDir, instance: "test", maxBytes: 64 * 1024 * 1024, segmentBytes: 1024 * 1024 },
     log,
     timing,
   });
@@ -107,7 +108,9 @@ describe("the durable store", () => {
     expect(opened.store.readiness()).toMatchObject({ breaker: "open", spooled: 2 });
     expect(await opened.close()).toBe(true);
     expect(
-      readdirSync(opened.spoolDir).filter((name) => name.endsWith(".jsonl") || name.startsWith("ingest.lock")),
+      readdirSync(join(opened.spoolDir, "test")).filter(
+        (name) => name.endsWith(".jsonl") || name.startsWith("ingest.lock"),
+      ),
     ).toEqual([]);
     expect(await queued(opened)).toEqual(["g1", "g2"]);
   });

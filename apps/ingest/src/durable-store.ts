@@ -11,8 +11,10 @@ import {
 } from "@receipt-sync/queue";
 import { GroupCommit, type Logger, type ShutdownStep } from "@receipt-sync/runtime";
 import { Queue } from "bullmq";
+import { join } from "node:path";
 import { RedisBreaker, type BreakerState } from "./redis-breaker.js";
 import { Spool } from "./spool.js";
+import { startSpoolSweeper } from "./spool-sweeper.js";
 
 /** Where an accepted packet was made durable: the queue, or the local spool while Redis is away. */
 export type StoredIn = "queue" | "spool";
@@ -29,12 +31,19 @@ export type DurableStoreOptions = {
   queuePrefix: string;
   /** An add Redis has not confirmed by then counts as refused. */
   enqueueTimeoutMs: number;
-  spool: { dir: string; maxBytes: number; segmentBytes: number };
+  /** `dir` is SPOOL_DIR: this ingest spools into `dir/instance` and adopts what others left in `dir`. */
+  spool: { dir: string; instance: string; maxBytes: number; segmentBytes: number };
   log: Logger;
   timing?: Partial<StoreTiming>;
 };
 
-type StoreTiming = { probeIntervalMs: number; probeTimeoutMs: number; heartbeatMs: number; redriveIntervalMs: number };
+type StoreTiming = {
+  probeIntervalMs: number;
+  probeTimeoutMs: number;
+  heartbeatMs: number;
+  redriveIntervalMs: number;
+  sweepIntervalMs: number;
+};
 // A last re-drive at shutdown waits this long for Redis to connect (reconnects are <= 500 ms apart).
 const SHUTDOWN_CONNECT_MS = 1000;
 const DEFAULT_TIMING: StoreTiming = {
@@ -42,6 +51,8 @@ const DEFAULT_TIMING: StoreTiming = {
   probeTimeoutMs: 500,
   heartbeatMs: 1000,
   redriveIntervalMs: 1000,
+  // A sweep reads SPOOL_DIR and each sibling's lock: a few small reads per ingest.
+  sweepIntervalMs: 5000,
 };
 
 export type DurableStore = {
@@ -54,6 +65,8 @@ export type DurableStore = {
   redis: RedisClient;
   spoolDepth: () => number;
   breakerOpen: () => boolean;
+  /** Spool directories of gone ingests whose callbacks this one adopted. */
+  orphansAdopted: () => number;
   /** Flush, a last re-drive if Redis answers, close the spool, the queue and the connection. */
   shutdownSteps: (stepMs: number) => ShutdownStep[];
 };
@@ -94,8 +107,16 @@ export async function openDurableStore(options: DurableStoreOptions): Promise<Du
   // No version check: its INFO runs once, and if it fails (Redis hung just then) the Queue
   // never becomes usable. The worker checks the version on its own connection.
   const queue = openReceiptQueue(redis, options.queuePrefix, { skipVersionCheck: true });
-  // onClose runs only from a probe, after start(), by when `redrive` exists.
-  const breaker = new RedisBreaker({ redis, ...timing, onClose: () => redrive(), log });
+  // onClose runs only from a probe, after start(), by when `redrive` and `sweeper` exist.
+  const breaker = new RedisBreaker({
+    redis,
+    ...timing,
+    onClose: () => {
+      redrive();
+      void sweeper.sweep();
+    },
+    log,
+  });
   // While the breaker is open, every reconnect attempt (two a second) fails: the breaker said
   // so once at warn, the attempts are debug.
   const connectionError = (error: Error) =>
@@ -111,8 +132,10 @@ export async function openDurableStore(options: DurableStoreOptions): Promise<Du
       throw error;
     }
   };
+  const { dir: rootDir, instance, ...limits } = options.spool;
   const spool = await Spool.open({
-    ...options.spool,
+    ...limits,
+    dir: join(rootDir, instance),
     log,
     // Lines read back from disk are parsed again by the worker.
     enqueue: (lines) => add(uncheckedJob(lines)),
@@ -153,9 +176,18 @@ export async function openDurableStore(options: DurableStoreOptions): Promise<Du
   };
   const redriveTimer = setInterval(redrive, timing.redriveIntervalMs);
   redriveTimer.unref();
+  const sweeper = startSpoolSweeper({
+    rootDir,
+    instance,
+    spool,
+    canAdopt: () => !breaker.isOpen,
+    intervalMs: timing.sweepIntervalMs,
+    log,
+  });
   if (spool.depth > 0)
     log.warn({ spooled: spool.depth }, "spool holds callbacks from an earlier run; re-driving once Redis answers");
   await breaker.start(Math.min(options.enqueueTimeoutMs, 1000));
+  void sweeper.sweep();
 
   const store = async (packet: ReceiptPacket): Promise<StoredIn> => {
     if (!breaker.isOpen) {
@@ -190,6 +222,8 @@ export async function openDurableStore(options: DurableStoreOptions): Promise<Du
 
   const shutdownSteps = (stepMs: number): ShutdownStep[] => [
     { name: "flush accepted callbacks", timeoutMs: stepMs, run: () => producer.drain() },
+    // Before the last re-drive, so that nothing is adopted that it would not send on.
+    { name: "stop adopting orphaned spools", timeoutMs: stepMs, run: () => sweeper.stop() },
     { name: "re-drive the spool if Redis answers", timeoutMs: stepMs, run: lastRedrive },
     {
       name: "close the spool",
@@ -197,6 +231,7 @@ export async function openDurableStore(options: DurableStoreOptions): Promise<Du
       run: async () => {
         clearInterval(redriveTimer);
         breaker.stop();
+        await sweeper.stop();
         await spool.close();
       },
     },
@@ -220,6 +255,7 @@ export async function openDurableStore(options: DurableStoreOptions): Promise<Du
     redis,
     spoolDepth: () => spool.depth,
     breakerOpen: () => breaker.isOpen,
+    orphansAdopted: sweeper.adopted,
     shutdownSteps,
   };
 }

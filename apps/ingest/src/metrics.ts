@@ -8,7 +8,11 @@ export type IngestMetrics = ReturnType<typeof createIngestMetrics>;
  * several ingests in one process). `command` is bounded to three values: the query string is
  * the caller's, and a label per unknown command would let anyone grow our series.
  */
-export function createIngestMetrics(state: { spoolDepth: () => number; breakerOpen: () => boolean }) {
+export function createIngestMetrics(state: {
+  spoolDepth: () => number;
+  breakerOpen: () => boolean;
+  orphansAdopted: () => number;
+}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const callbacks = new Counter({
@@ -45,6 +49,15 @@ export function createIngestMetrics(state: { spoolDepth: () => number; breakerOp
     registers: [registry],
     collect() {
       this.set(state.breakerOpen() ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: "receipt_sync_spool_orphans_adopted_total",
+    help: "Spool directories of ingests that are gone whose callbacks this ingest adopted and re-drives.",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(state.orphansAdopted());
     },
   });
   return {

@@ -1,4 +1,4 @@
-import { open, type FileHandle } from "node:fs/promises";
+import { open, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 
 export type Segment = { name: string; path: string; packets: number; bytes: number };
@@ -10,9 +10,12 @@ export type SegmentEvents = {
   resized: (deltaBytes: number) => void;
 };
 
-type OpenSegment = Segment & { handle: FileHandle };
+type OpenSegment = Segment & { handle: FileHandle; ino: number; dev: number };
 
 export const SEGMENT_NAME = /^segment-(\d+)\.jsonl$/;
+
+/** The open segment is no longer where this writer put it: another ingest took the directory over. */
+export class SegmentMovedError extends Error {}
 
 /**
  * The spool's one writer. Creating, writing, syncing and closing segments all run in one chain
@@ -68,6 +71,7 @@ export class SegmentWriter {
     try {
       await writeFully(segment.handle, data);
       await segment.handle.datasync();
+      await ensureInPlace(segment);
     } catch (error) {
       // Which of these bytes reached the disk is unknown. The callbacks are refused (a 503 tells
       // Tencent they were not kept); the segment takes no more writes, and whatever of it is on
@@ -81,18 +85,25 @@ export class SegmentWriter {
     this.events.synced(lines.length, data.length);
   }
 
+  /** A segment name this writer will never use itself: for a segment moved in from elsewhere. */
+  reserveName(): string {
+    return `segment-${String(this.nextSegment++).padStart(12, "0")}.jsonl`;
+  }
+
   private async createSegment(): Promise<OpenSegment> {
-    const name = `segment-${String(this.nextSegment++).padStart(12, "0")}.jsonl`;
+    const name = this.reserveName();
     const path = join(this.dir, name);
     const handle = await open(path, "ax");
+    let identity: { ino: number; dev: number };
     try {
+      identity = await handle.stat();
       // Without this the new name may not survive a crash, and the fsync'd lines in it with it.
       await syncDirectory(this.dir);
     } catch (error) {
       await handle.close();
       throw error;
     }
-    this.current = { name, path, handle, packets: 0, bytes: 0 };
+    this.current = { name, path, handle, ino: identity.ino, dev: identity.dev, packets: 0, bytes: 0 };
     return this.current;
   }
 
@@ -115,6 +126,23 @@ export class SegmentWriter {
   }
 }
 
+/**
+ * A sweeper that judged this ingest gone (its lock untouched for 30 s: an event loop stalled
+ * that long, or a clock skewed between hosts) renames its segments away and re-drives them,
+ * and may delete one before these lines reached it. Checked after the fsync, before anything
+ * is acknowledged: a line the check passes was in the file before it was moved, so whoever
+ * re-drives the file sends it; the lines it fails are refused (503), not lost.
+ */
+async function ensureInPlace(segment: OpenSegment): Promise<void> {
+  // One stat per group, beside its fsync; the file's own identity was taken when it was created.
+  const here = await stat(segment.path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  });
+  if (here?.ino !== segment.ino || here.dev !== segment.dev)
+    throw new SegmentMovedError(`spool segment ${segment.path} was moved away by another ingest`);
+}
+
 /** FileHandle.write may write less than asked; the rest must follow before the fsync. */
 async function writeFully(handle: FileHandle, data: Buffer): Promise<void> {
   for (let offset = 0; offset < data.length;) {
@@ -124,7 +152,7 @@ async function writeFully(handle: FileHandle, data: Buffer): Promise<void> {
   }
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, "r");
   try {
     await handle.sync();

@@ -27,13 +27,13 @@ describe("the spool directory lock", () => {
   it("refuses a second open of one directory in the same process, and allows it after release", async () => {
     const dir = scratchDir("spool-lock");
     const lock = await lockSpoolDir(dir, log);
-    await expect(lockSpoolDir(dir, log)).rejects.toThrow(`SPOOL_DIR ${dir} is in use by process ${process.pid}`);
+    await expect(lockSpoolDir(dir, log)).rejects.toThrow(`spool directory ${dir} is in use by process ${process.pid}`);
     await lock.release();
     expect(readdirSync(dir)).toEqual([]);
     await (await lockSpoolDir(dir, log)).release();
   });
 
-  it("refuses a directory whose lock names a live process on this host, naming SPOOL_DIR and the process", async () => {
+  it("refuses a directory whose lock names a live process on this host, naming the directory and the process", async () => {
     const dir = scratchDir("spool-lock");
     const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)"], { stdio: "ignore" });
     try {
@@ -41,7 +41,7 @@ describe("the spool directory lock", () => {
       const refused = lockSpoolDir(dir, log);
       await expect(refused).rejects.toThrow(SpoolLockedError);
       await expect(refused).rejects.toThrow(
-        `config error: SPOOL_DIR ${dir} is in use by process ${holder.pid} on ${hostname()}`,
+        `config error: spool directory ${dir} is in use by process ${holder.pid} on ${hostname()}`,
       );
     } finally {
       holder.kill("SIGKILL");

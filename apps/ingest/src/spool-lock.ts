@@ -4,7 +4,8 @@ import { join, resolve } from "node:path";
 import { ConfigError, type Logger } from "@receipt-sync/runtime";
 
 /**
- * One ingest per spool directory. Two ingests sharing one would re-drive and delete each
+ * One ingest per spool directory (SPOOL_DIR/INGEST_INSTANCE), and one sweeper adopting it once
+ * its ingest is gone (spool-sweeper.ts). Two ingests sharing one would re-drive and delete each
  * other's open segments. The lock is a file `ingest.lock.<generation>` created with O_EXCL and
  * holding the owner's pid and host; the owner touches it every HEARTBEAT_MS. The newest
  * generation is the lock in force.
@@ -20,6 +21,8 @@ export class SpoolLockedError extends ConfigError {}
 const LOCK_FILE = /^ingest\.lock\.(\d+)$/;
 const HEARTBEAT_MS = 10_000;
 const STALE_MS = 30_000;
+/** A lock untouched this long is stale; a directory without one is left alone this long after it changed. */
+export const LOCK_STALE_MS = STALE_MS;
 // Directories locked by this process: a second open in one process is refused too.
 const heldHere = new Set<string>();
 
@@ -31,8 +34,22 @@ export async function lockSpoolDir(dir: string, log: Logger): Promise<SpoolLock>
   const key = resolve(dir);
   if (heldHere.has(key))
     throw new SpoolLockedError(
-      `config error: SPOOL_DIR ${dir} is in use by process ${process.pid} (this one); give each ingest its own SPOOL_DIR`,
+      `config error: spool directory ${dir} is in use by process ${process.pid} (this one); give each ingest sharing SPOOL_DIR its own INGEST_INSTANCE`,
     );
+  // Claimed before the first await: two calls in one process would otherwise both read our
+  // own pid in the other's fresh lock, judge it stale (a restarted container's pid) and both win.
+  heldHere.add(key);
+  try {
+    const path = await take(dir);
+    return held(key, path, log);
+  } catch (error) {
+    heldHere.delete(key);
+    throw error;
+  }
+}
+
+/** Creates the next lock generation once the newest is stale; returns its path. */
+async function take(dir: string): Promise<string> {
   const me: Owner = { pid: process.pid, host: hostname() };
   for (let attempt = 0; attempt < 5; attempt++) {
     const newest = await newestLock(dir);
@@ -42,18 +59,19 @@ export async function lockSpoolDir(dir: string, log: Logger): Promise<SpoolLock>
       if (!isStale(found.owner, found.touchedMs, me)) {
         const who = found.owner ? `process ${found.owner.pid} on ${found.owner.host}` : "another process";
         throw new SpoolLockedError(
-          `config error: SPOOL_DIR ${dir} is in use by ${who} (lock file ${newest.path}); give each ingest its own SPOOL_DIR, or remove the lock file if that process is gone`,
+          `config error: spool directory ${dir} is in use by ${who} (lock file ${newest.path}); give each ingest sharing SPOOL_DIR its own INGEST_INSTANCE, or remove the lock file if that process is gone`,
         );
       }
     }
     const path = join(dir, `ingest.lock.${(newest?.generation ?? -1) + 1}`);
     if (await create(path, me)) {
       await removeOlderLocks(dir, path);
-      heldHere.add(key);
-      return held(key, path, log);
+      return path;
     }
   }
-  throw new SpoolLockedError(`config error: SPOOL_DIR ${dir}: could not take its lock; other ingests keep taking it`);
+  throw new SpoolLockedError(
+    `config error: spool directory ${dir}: could not take its lock; other ingests keep taking it`,
+  );
 }
 
 async function newestLock(dir: string): Promise<{ generation: number; path: string } | undefined> {

@@ -1,9 +1,9 @@
-import { mkdir, readdir, stat, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readdir, rename, stat, unlink } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { GroupCommit, type Logger } from "@receipt-sync/runtime";
 import { countSegmentLines, segmentLines } from "./segment-lines.js";
-import { SEGMENT_NAME, SegmentWriter, type Segment } from "./segment-writer.js";
+import { SEGMENT_NAME, SegmentMovedError, SegmentWriter, syncDirectory, type Segment } from "./segment-writer.js";
 import { lockSpoolDir, type SpoolLock } from "./spool-lock.js";
 
 /**
@@ -14,7 +14,8 @@ import { lockSpoolDir, type SpoolLock } from "./spool-lock.js";
  * Lines go to newline-delimited JSON segments of about `segmentBytes` (segment-writer.ts);
  * `redrive` moves whole segments into the queue, streaming them line by line, and deletes each
  * only after Redis took all of it. Segments left by an earlier process are counted at open and
- * re-driven too. One ingest per directory (spool-lock.ts).
+ * re-driven too. One ingest per directory (spool-lock.ts); segments of a directory whose ingest
+ * is gone are moved in with `adopt` (spool-sweeper.ts) and re-driven like the spool's own.
  *
  * `depth` counts acknowledged packets not yet in the queue, exactly: it grows when a group is
  * synced, before its appends resolve, and shrinks by a segment's own count when that segment
@@ -35,17 +36,23 @@ export type SpoolOptions = {
 };
 
 export class SpoolFullError extends Error {}
+/** Another ingest took this spool's directory over: nothing more may be acknowledged from it. */
+export class SpoolTakenError extends Error {}
 
 export const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
 const GROUP_BYTES = 1024 * 1024;
 
+/** An adopted segment's bytes were on the volume already, under the budget of the ingest that wrote it. */
+type HeldSegment = Segment & { adopted?: true };
+
 export class Spool {
-  private readonly closed: Segment[] = [];
+  private readonly closed: HeldSegment[] = [];
   private diskBytes = 0;
   private reservedBytes = 0;
   private pendingPackets = 0;
   private redriving: Promise<void> | undefined;
   private closing = false;
+  private taken = false;
   private readonly group: GroupCommit<Buffer>;
   private readonly writer: SegmentWriter;
 
@@ -74,14 +81,17 @@ export class Spool {
       maxGroupSize: Math.min(GROUP_BYTES, segmentBytes),
       sizeOf: (line) => line.length,
       maxConcurrentCommits: 1,
-      commit: (lines) => this.writer.write(lines),
+      commit: (lines) =>
+        this.writer.write(lines).catch((error: unknown) => {
+          if (error instanceof SegmentMovedError) this.markTaken(error.message);
+          throw error;
+        }),
     });
   }
 
   /** Locks the directory and counts what an earlier process left in it, without reading any file whole. */
   static async open(options: SpoolOptions): Promise<Spool> {
-    await mkdir(options.dir, { recursive: true });
-    const lock = await lockSpoolDir(options.dir, options.log);
+    const lock = await createAndLock(options.dir, options.log);
     try {
       const found: Segment[] = [];
       for (const name of (await readdir(options.dir)).filter((n) => SEGMENT_NAME.test(n)).sort()) {
@@ -102,11 +112,12 @@ export class Spool {
 
   /** Whether a typical callback (64 KiB at most) still fits. */
   get hasRoom(): boolean {
-    return this.diskBytes + this.reservedBytes + 64 * 1024 <= this.options.maxBytes;
+    return !this.taken && this.diskBytes + this.reservedBytes + 64 * 1024 <= this.options.maxBytes;
   }
 
   /** Resolves once the packet is fsync'd to disk; rejects when the spool is full or the disk fails. */
   async append(packet: ReceiptPacket): Promise<void> {
+    if (this.taken) throw new SpoolTakenError("the spool directory was taken over by another ingest");
     const line = Buffer.from(`${JSON.stringify(packet)}\n`);
     if (this.diskBytes + this.reservedBytes + line.length > this.options.maxBytes) {
       throw new SpoolFullError(`spool is full (${this.options.maxBytes} bytes)`);
@@ -140,6 +151,42 @@ export class Spool {
     await this.lock.release();
   }
 
+  /**
+   * Moves closed segments of a directory whose ingest is gone (the caller holds its lock) into
+   * this spool, to be re-driven like its own; returns the callbacks moved. A rename within one
+   * file system is atomic, so after a crash each segment is in one directory or the other,
+   * never in both or neither. Adopted segments do not count against `maxBytes`: counting them
+   * would make this ingest refuse callbacks while the volume has the room their writer had.
+   */
+  async adopt(paths: readonly string[]): Promise<number> {
+    let adopted = 0;
+    for (const from of paths) {
+      if (this.closing) throw new Error("the spool is closing");
+      const [packets, info] = await Promise.all([countSegmentLines(from), stat(from)]);
+      const name = this.writer.reserveName();
+      const path = join(this.options.dir, name);
+      await rename(from, path);
+      this.closed.push({ name, path, bytes: info.size, packets, adopted: true });
+      this.pendingPackets += packets;
+      adopted += packets;
+    }
+    if (paths.length > 0) await syncDirectory(this.options.dir);
+    return adopted;
+  }
+
+  /**
+   * Once another ingest has taken the directory, what is left in it is that ingest's to re-drive;
+   * this one spools nothing more (503 while Redis is away) until it is restarted.
+   */
+  private markTaken(reason: string): void {
+    if (this.taken) return;
+    this.taken = true;
+    this.options.log.error(
+      { dir: this.options.dir, reason },
+      "another ingest took over this spool (its lock went stale): refusing to spool; restart this ingest",
+    );
+  }
+
   private addClosed(segment: Segment): void {
     this.closed.push(segment);
     this.diskBytes += segment.bytes;
@@ -148,12 +195,17 @@ export class Spool {
 
   private async redriveAll(): Promise<void> {
     await this.writer.seal();
-    while (this.closed.length > 0 && !this.closing) {
+    while (this.closed.length > 0 && !this.closing && !this.taken) {
       const segment = this.closed[0]!;
-      if (!(await this.redriveSegment(segment))) return;
+      const sent = await this.redriveSegment(segment).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== "ENOENT") throw error;
+        this.markTaken(`spool segment ${segment.path} is gone`); // moved by the ingest that took the directory
+        return false;
+      });
+      if (!sent) return;
       await unlink(segment.path);
       this.closed.shift();
-      this.diskBytes -= segment.bytes;
+      if (!segment.adopted) this.diskBytes -= segment.bytes;
       this.pendingPackets -= segment.packets;
     }
   }
@@ -202,6 +254,23 @@ export class Spool {
     } catch {
       this.options.log.warn({ segment: segmentName }, "an unreadable spool line goes to quarantine");
       return text;
+    }
+  }
+}
+
+/**
+ * Creates the directory, makes its name durable (without the parent's fsync a crash can lose
+ * the new directory and every segment in it) and locks it. A sweeper may remove the directory
+ * between the two as an empty orphan: then it is created again.
+ */
+async function createAndLock(dir: string, log: Logger): Promise<SpoolLock> {
+  for (let attempt = 1; ; attempt++) {
+    await mkdir(dir, { recursive: true });
+    await syncDirectory(dirname(resolve(dir)));
+    try {
+      return await lockSpoolDir(dir, log);
+    } catch (error) {
+      if (attempt === 3 || (error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
   }
 }
