@@ -1,6 +1,6 @@
 import { parse as parseQuery } from "node:querystring";
-import { parseReceiptPacket, RECEIPT_PACKET_SCHEMA_VERSION, type ReceiptPacket } from "@receipt-sync/protocol";
-import { RECEIPT_JOB_NAME, RECEIPT_JOB_OPTIONS } from "@receipt-sync/queue";
+import { parseReceiptPacket, type ReceiptPacket } from "@receipt-sync/protocol";
+import { checkedJob, RECEIPT_JOB_NAME, RECEIPT_JOB_OPTIONS } from "@receipt-sync/queue";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareWithDatabase, expectedState } from "../../bench/lib/expected-state.js";
@@ -261,9 +261,10 @@ describe("every callback answered 200", () => {
   });
 
   it("is checked packet by packet when its job was not built by this schema version's ingest", async () => {
-    // Spool lines, older or foreign producers, hand-made jobs: the worker trusts none of them.
-    // Whatever they hold, a packet the schema accepts is written as the schema outputs it, and
-    // every other one is quarantined; nothing of it reaches the tables.
+    // Spool lines, older or foreign producers, jobs made or edited by hand, stamps copied from
+    // other jobs: the worker trusts none of them. Whatever they hold, a packet the schema
+    // accepts is written as the schema outputs it, and every other one is quarantined; nothing
+    // of it reaches the tables.
     await query(
       stack.db.url,
       "TRUNCATE read_receipt_events, group_message_receipts, group_message_readers, quarantined_callbacks",
@@ -279,17 +280,39 @@ describe("every callback answered 200", () => {
       receivedAtMs: fc.oneof({ weight: 8, arbitrary: fc.nat() }, { weight: 1, arbitrary: fc.constant(-1) }),
       body: bodyArb,
     });
+    // Anything at all, in place of a packet or of its receipt.
+    const oddPacketArb = fc.oneof(
+      fc.jsonValue(),
+      packetArb.map(({ body: _body, ...packet }) => ({ ...packet, receipt: { GroupMsgReceiptList: [null] } })),
+    );
+    const stampArb = fc.constantFrom("none", "null", "number", "other version", "copied from other packets");
     try {
       await fc.assert(
         fc.asyncProperty(
-          fc.array(packetArb, { minLength: 1, maxLength: 20 }),
-          fc.constantFrom(undefined, RECEIPT_PACKET_SCHEMA_VERSION - 1, RECEIPT_PACKET_SCHEMA_VERSION + 1),
-          async (generated, packetSchema) => {
+          fc.array(fc.oneof({ weight: 6, arbitrary: packetArb }, { weight: 1, arbitrary: oddPacketArb }), {
+            minLength: 1,
+            maxLength: 20,
+          }),
+          stampArb,
+          async (generated, stampKind) => {
             run += 1;
-            const packets = generated.map(({ body: { GroupSuffix, ...rest }, ...packet }, i) => ({
-              ...packet,
-              receipt: { CallbackCommand: COMMAND, GroupId: `j${run}-${i}-${GroupSuffix}`, ...rest },
-            }));
+            const packets: unknown[] = generated.map((item, i) => {
+              if (!(item && typeof item === "object" && "body" in item)) return item;
+              const { body, ...packet } = item as { body: { GroupSuffix: string } };
+              const { GroupSuffix, ...rest } = body;
+              return {
+                ...packet,
+                receipt: { CallbackCommand: COMMAND, GroupId: `j${run}-${i}-${GroupSuffix}`, ...rest },
+              };
+            });
+            const ownStamp = checkedJob(packets as ReceiptPacket[]).packetSchema as string;
+            const packetSchema = {
+              none: undefined,
+              null: null,
+              number: 1,
+              "other version": `0${ownStamp}`,
+              "copied from other packets": checkedJob([...packets, APP_ID] as ReceiptPacket[]).packetSchema,
+            }[stampKind];
             for (const packet of packets) {
               const parsed = parseReceiptPacket(packet);
               if (parsed.ok) written.push(parsed.value);

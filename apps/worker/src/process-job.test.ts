@@ -1,5 +1,4 @@
-import { RECEIPT_PACKET_SCHEMA_VERSION } from "@receipt-sync/protocol";
-import { RECEIPT_JOB_NAME, RECEIPT_QUEUE_NAME } from "@receipt-sync/queue";
+import { checkedJob, RECEIPT_JOB_NAME, RECEIPT_QUEUE_NAME } from "@receipt-sync/queue";
 import { Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
@@ -76,14 +75,38 @@ describe("job retries", () => {
 });
 
 describe("packet checks", () => {
-  it("takes packets stamped with its schema version as they are, and parses every other", async () => {
+  it("takes packets as they are only under a stamp of this schema version made for exactly them", async () => {
     // The schema drops keys it does not know, so a parse shows in what the writer gets.
     const marked = { ...packet, unknownKey: true };
+    const stamp = checkedJob([marked as typeof packet]).packetSchema as string;
     const seen: unknown[][] = [];
-    const { queue } = run({ write: async (packets) => void seen.push([...packets]), quarantine: async () => {} }, 1);
-    for (const packetSchema of [RECEIPT_PACKET_SCHEMA_VERSION, undefined, RECEIPT_PACKET_SCHEMA_VERSION + 1])
-      await queue.add(RECEIPT_JOB_NAME, { packets: [marked], packetSchema });
-    await waitFor("three jobs written", () => seen.length === 3, { timeoutMs: 5000 });
-    expect(seen.map(([written]) => "unknownKey" in (written as object))).toEqual([true, false, false]);
+    const quarantined: unknown[] = [];
+    const { queue } = run(
+      {
+        write: async (packets) => void seen.push([...packets]),
+        quarantine: async (entries) => void quarantined.push(...entries.map((e) => e.raw)),
+      },
+      1,
+    );
+    const edited = { ...marked, receipt: { ...marked.receipt, GroupMsgReceiptList: [null] } };
+    const jobs = [
+      { packets: [marked], packetSchema: stamp }, // as the ingest built it: taken as it is
+      { packets: [marked] }, // no stamp
+      { packets: [marked], packetSchema: `9${stamp}` }, // another version
+      { packets: [marked], packetSchema: 1 }, // a stamp this worker cannot read
+      { packets: [{ ...marked, optPlatform: "Web" }], packetSchema: stamp }, // edited after stamping
+      { packets: [edited, marked], packetSchema: stamp }, // a stamp copied onto other packets
+    ];
+    for (const data of jobs) await queue.add(RECEIPT_JOB_NAME, data);
+    await waitFor("every job written", () => seen.length === jobs.length, { timeoutMs: 5000 });
+    expect(seen.map((packets) => packets.map((p) => "unknownKey" in (p as object)))).toEqual([
+      [true],
+      [false],
+      [false],
+      [false],
+      [false],
+      [false],
+    ]);
+    expect(quarantined).toEqual([edited]);
   });
 });

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { parseWith, RECEIPT_PACKET_SCHEMA_VERSION, type ParseResult, type ReceiptPacket } from "@receipt-sync/protocol";
 import { withTimeout } from "@receipt-sync/runtime";
 import { Queue, type ConnectionOptions, type JobsOptions, type QueueOptions } from "bullmq";
@@ -9,20 +10,38 @@ export const RECEIPT_JOB_NAME = "apply-receipts";
 
 /**
  * A job carries every callback that arrived while the previous enqueue was in flight. The
- * envelope is checked here. Packets the ingest built with the packet schema in this process
- * carry its version (`packetSchema`), and a worker with the same version takes them as they
- * are. Any other packet (from the spool, an older or foreign producer, a hand-made job) is
- * checked on its own by the worker, so one that fails cannot take its neighbours down with it.
+ * envelope is checked here. A job of packets the ingest built with the packet schema carries a
+ * stamp (`packetSchema`): the schema's version and a digest of the packets as JSON. A worker
+ * whose schema has that version, and whose digest of the packets it received matches, takes
+ * them as they are. Any other packet (from the spool, an older or foreign producer, a job
+ * edited or made by hand) is checked on its own by the worker, so one that fails cannot take
+ * its neighbours down with it. The stamp is any value: one this worker cannot read only means
+ * a parse.
  */
 export const receiptJobSchema = z.object({
   packets: z.array(z.unknown()).min(1),
-  packetSchema: z.int().optional(),
+  packetSchema: z.unknown().optional(),
 });
 export type ReceiptJobData = z.output<typeof receiptJobSchema>;
 
+export function parseReceiptJob(data: unknown): ParseResult<ReceiptJobData> {
+  return parseWith(receiptJobSchema, data);
+}
+
+/**
+ * The stamp of packets this schema version produced. The digest binds it to these packets, so
+ * a job whose data was changed after the ingest built it (an edit in the queue dashboard, a
+ * script that copies a stamp) is parsed again. It is no signature: whoever can write to Redis
+ * can forge it, as they can delete jobs.
+ */
+function stampOf(packets: readonly unknown[]): string {
+  const digest = createHash("sha1").update(JSON.stringify(packets)).digest("base64url");
+  return `${RECEIPT_PACKET_SCHEMA_VERSION}:${digest}`;
+}
+
 /** A job of packets that passed receiptPacketSchema in this process. */
 export function checkedJob(packets: readonly ReceiptPacket[]): ReceiptJobData {
-  return { packets: packets as unknown[], packetSchema: RECEIPT_PACKET_SCHEMA_VERSION };
+  return { packets: packets as unknown[], packetSchema: stampOf(packets) };
 }
 
 /** A job of values nobody has checked here (spool lines): the worker parses each. */
@@ -30,13 +49,11 @@ export function uncheckedJob(values: readonly unknown[]): ReceiptJobData {
   return { packets: values as unknown[] };
 }
 
-/** The job's packets, when this version's packet schema produced them; undefined when they need a parse. */
+/** The job's packets, when this version's packet schema produced exactly them; undefined when they need a parse. */
 export function trustedPackets(job: ReceiptJobData): readonly ReceiptPacket[] | undefined {
-  return job.packetSchema === RECEIPT_PACKET_SCHEMA_VERSION ? (job.packets as ReceiptPacket[]) : undefined;
-}
-
-export function parseReceiptJob(data: unknown): ParseResult<ReceiptJobData> {
-  return parseWith(receiptJobSchema, data);
+  if (typeof job.packetSchema !== "string" || !job.packetSchema.startsWith(`${RECEIPT_PACKET_SCHEMA_VERSION}:`))
+    return undefined;
+  return job.packetSchema === stampOf(job.packets) ? (job.packets as ReceiptPacket[]) : undefined;
 }
 
 /**

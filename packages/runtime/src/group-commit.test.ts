@@ -37,6 +37,22 @@ describe("GroupCommit", () => {
     expect(groups).toEqual([[2, 3], [3], [7], [1]]);
   });
 
+  it("refuses an item whose size cannot be taken, and commits the others", async () => {
+    const groups: number[][] = [];
+    const commit = new GroupCommit<number>({
+      maxGroupSize: 5,
+      maxConcurrentCommits: 1,
+      sizeOf: (n) => {
+        if (n < 0) throw new TypeError("no size");
+        return 1;
+      },
+      commit: async (items) => void groups.push(items),
+    });
+    const results = await Promise.allSettled([1, -1, 2].map((n) => commit.submit(n)));
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(groups.flat()).toEqual([1, 2]);
+  });
+
   it("with isolateFailures, fails only the item that fails on its own", async () => {
     const commit = new GroupCommit<string>({
       maxGroupSize: 10,

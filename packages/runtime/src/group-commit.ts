@@ -11,7 +11,7 @@ export type GroupCommitOptions<T> = {
   isolateFailures?: boolean;
 };
 
-type Waiter<T> = { item: T; resolve: () => void; reject: (error: Error) => void };
+type Waiter<T> = { item: T; size: number; resolve: () => void; reject: (error: Error) => void };
 
 /**
  * Group commit: `submit` resolves only once its item is committed, but items submitted while
@@ -29,9 +29,10 @@ export class GroupCommit<T> {
     this.sizeOf = options.sizeOf ?? (() => 1);
   }
 
+  /** Rejects at once, committing nothing, when `sizeOf` throws for the item. */
   submit(item: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ item, resolve, reject });
+      this.pending.push({ item, size: this.sizeOf(item), resolve, reject });
       this.scheduleFlush();
     });
   }
@@ -73,9 +74,8 @@ export class GroupCommit<T> {
     let size = 0;
     let count = 0;
     for (const waiter of this.pending) {
-      const itemSize = this.sizeOf(waiter.item);
-      if (count > 0 && size + itemSize > this.options.maxGroupSize) break;
-      size += itemSize;
+      if (count > 0 && size + waiter.size > this.options.maxGroupSize) break;
+      size += waiter.size;
       count += 1;
     }
     return this.pending.splice(0, count);
