@@ -1,9 +1,7 @@
 // Profiling aid: fills a queue, drains it with one worker under `--cpu-prof`, prints CPU per packet.
 import { spawn } from "node:child_process";
 import { openReceiptQueue, createRedis, waitForRedis } from "@receipt-sync/queue";
-import { createTestDatabase } from "../test/support/databases.js";
-import { TEST_REDIS_URL, uniquePrefix } from "../test/support/queues.js";
-import { waitFor } from "../test/support/wait-for.js";
+import { createTestDatabase, TEST_REDIS_URL, uniquePrefix, waitFor } from "@receipt-sync/testing";
 import { generateStream } from "./lib/dataset.js";
 import { fillQueue } from "./lib/fill-queue.js";
 import { cpuMeter, cpuMicros, pidsNamed } from "./lib/process-cpu.js";

@@ -1,5 +1,5 @@
 import { READ_RECEIPT_COMMAND, type ReceiptPacket } from "@receipt-sync/protocol";
-import { rng } from "../../test/support/fake-tencent-seed.js";
+import { rng } from "@receipt-sync/testing";
 
 /**
  * A realistic stream of read-receipt callbacks, in arrival order: `groups` groups with

@@ -1,6 +1,6 @@
 import { fork } from "node:child_process";
 import { connect, type Socket } from "node:net";
-import { completeReplyStatus } from "../../test/support/paced-load.js";
+import { completeReplyStatus } from "@receipt-sync/testing";
 
 export type LatencyOptions = {
   url: string;

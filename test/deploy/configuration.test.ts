@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { envSchema as ingestEnv } from "../../apps/ingest/src/config.js";
 import { envSchema as reconcilerEnv } from "../../apps/reconciler/src/config.js";
 import { envSchema as workerEnv } from "../../apps/worker/src/config.js";
-import { REPO_ROOT } from "../support/processes.js";
+import { REPO_ROOT } from "@receipt-sync/testing";
 
 /**
  * The README's configuration table, the apps' config schemas and docker-compose.yml describe

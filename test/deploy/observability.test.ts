@@ -6,7 +6,7 @@ import { createWorkerMetrics } from "@receipt-sync/worker";
 import type { Queue } from "bullmq";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { REPO_ROOT } from "../support/processes.js";
+import { REPO_ROOT } from "@receipt-sync/testing";
 
 /** The observability profile as documents: Prometheus finds both apps, every panel queries a real metric. */
 type Service = { profiles?: string[]; environment?: Record<string, string>; volumes?: string[]; ports?: string[] };

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { appCommand, REPO_ROOT } from "../support/processes.js";
+import { appCommand, REPO_ROOT } from "@receipt-sync/testing";
 
 /** The reconciler as deployed: off by default, one replica, scraped, documented. */
 type Service = {

@@ -2,12 +2,16 @@ import { parse as parseQuery } from "node:querystring";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compareWithDatabase, expectedState } from "../../bench/lib/expected-state.js";
-import { query } from "../support/databases.js";
-import { APP_ID } from "../support/fixtures.js";
-import { failedJobCount } from "../support/queues.js";
-import { startStack, type Stack } from "../support/stack.js";
-import { waitFor } from "../support/wait-for.js";
+import {
+  APP_ID,
+  compareWithDatabase,
+  expectedState,
+  failedJobCount,
+  query,
+  type Stack,
+  startStack,
+  waitFor,
+} from "@receipt-sync/testing";
 
 /**
  * The promise, as a property over the whole input space and against the real processes:

@@ -1,8 +1,6 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { APP_ID } from "../../../test/support/fixtures.js";
-import { dropQueue, openQueue, TEST_REDIS_URL, uniquePrefix } from "../../../test/support/queues.js";
-import { scratchDir } from "../../../test/support/scratch-dir.js";
+import { APP_ID, dropQueue, openQueue, scratchDir, TEST_REDIS_URL, uniquePrefix } from "@receipt-sync/testing";
 import { startIngest } from "./build-ingest.js";
 import { loadConfig } from "./config.js";
 

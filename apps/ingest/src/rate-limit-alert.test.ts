@@ -1,10 +1,16 @@
 import { rateLimitAlertKey } from "@receipt-sync/queue";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { APP_ID, callbackQuery } from "../../../test/support/fixtures.js";
-import { dropQueue, openQueue, TEST_REDIS_URL, uniquePrefix } from "../../../test/support/queues.js";
-import { scratchDir } from "../../../test/support/scratch-dir.js";
-import { waitFor } from "../../../test/support/wait-for.js";
+import {
+  APP_ID,
+  callbackQuery,
+  dropQueue,
+  openQueue,
+  scratchDir,
+  TEST_REDIS_URL,
+  uniquePrefix,
+  waitFor,
+} from "@receipt-sync/testing";
 import { startIngest, type Ingest } from "./build-ingest.js";
 import { loadConfig } from "./config.js";
 

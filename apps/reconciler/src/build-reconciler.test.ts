@@ -2,13 +2,18 @@ import { rateLimitAlertKey } from "@receipt-sync/queue";
 import { createLogger } from "@receipt-sync/runtime";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, query, type TestDatabase } from "../../../test/support/databases.js";
-import { FakeTencent } from "../../../test/support/fake-tencent.js";
-import { seedFake } from "../../../test/support/fake-tencent-seed.js";
-import { freePort } from "../../../test/support/processes.js";
-import { TEST_REDIS_URL, uniquePrefix } from "../../../test/support/queues.js";
-import { readCopy } from "../../../test/support/receipt-copy.js";
-import { waitFor } from "../../../test/support/wait-for.js";
+import {
+  createTestDatabase,
+  FakeTencent,
+  freePort,
+  query,
+  readCopy,
+  seedFake,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  uniquePrefix,
+  waitFor,
+} from "@receipt-sync/testing";
 import { startReconciler, type Reconciler } from "./build-reconciler.js";
 import { loadConfig } from "./config.js";
 

@@ -1,9 +1,16 @@
 import { RECEIPT_JOB_NAME, RECEIPT_JOB_OPTIONS } from "@receipt-sync/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, query, type TestDatabase } from "../../../test/support/databases.js";
-import { receiptPacket } from "../../../test/support/fixtures.js";
-import { dropQueue, openQueue, TEST_REDIS_URL, uniquePrefix } from "../../../test/support/queues.js";
-import { waitFor } from "../../../test/support/wait-for.js";
+import {
+  createTestDatabase,
+  dropQueue,
+  openQueue,
+  query,
+  receiptPacket,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  uniquePrefix,
+  waitFor,
+} from "@receipt-sync/testing";
 import { startWorker, type ReceiptWorker } from "./build-worker.js";
 import { loadConfig } from "./config.js";
 

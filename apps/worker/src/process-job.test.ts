@@ -2,9 +2,7 @@ import { RECEIPT_JOB_NAME, RECEIPT_QUEUE_NAME } from "@receipt-sync/queue";
 import { Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
-import { receiptPacket } from "../../../test/support/fixtures.js";
-import { dropQueue, openQueue, TEST_REDIS_URL, uniquePrefix } from "../../../test/support/queues.js";
-import { waitFor } from "../../../test/support/wait-for.js";
+import { dropQueue, openQueue, receiptPacket, TEST_REDIS_URL, uniquePrefix, waitFor } from "@receipt-sync/testing";
 import { createJobProcessor, type JobWriter } from "./process-job.js";
 
 const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });

@@ -1,9 +1,16 @@
 import { MAINTENANCE_QUEUE_NAME, PRUNE_SCHEDULER_ID, createRedis } from "@receipt-sync/queue";
 import { Queue } from "bullmq";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, query, type TestDatabase } from "../../../test/support/databases.js";
-import { dropQueue, openQueue, TEST_REDIS_URL, uniquePrefix } from "../../../test/support/queues.js";
-import { waitFor } from "../../../test/support/wait-for.js";
+import {
+  createTestDatabase,
+  dropQueue,
+  openQueue,
+  query,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  uniquePrefix,
+  waitFor,
+} from "@receipt-sync/testing";
 import { startWorker } from "./build-worker.js";
 import { loadConfig } from "./config.js";
 

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../../test/support/databases.js";
-import { TcpProxy } from "../../../test/support/tcp-proxy.js";
+import { createTestDatabase, receiptPacket, TcpProxy, type TestDatabase } from "@receipt-sync/testing";
 import { applyReceipts } from "./apply-receipts.js";
 import { createDatabase, type Database } from "./create-client.js";
-import { receiptPacket } from "../../../test/support/fixtures.js";
 
 let testDb: TestDatabase;
 let proxy: TcpProxy;

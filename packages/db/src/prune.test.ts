@@ -1,13 +1,11 @@
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { query } from "../../../test/support/databases.js";
-import { APP_ID, receiptPacket } from "../../../test/support/fixtures.js";
+import { APP_ID, query, receiptPacket, useTestDatabase } from "@receipt-sync/testing";
 import { applyReceipts } from "./apply-receipts.js";
 import { applyRepairs } from "./apply-repairs.js";
 import { createDatabase } from "./create-client.js";
 import { pruneExpired, RETENTION_DAY_MS } from "./prune.js";
 import { recordSkips } from "./record-skips.js";
-import { useTestDatabase } from "../../../test/support/test-database.js";
 
 const NOW_MS = Date.UTC(2026, 10, 27);
 const CUTOFF_MS = NOW_MS - 30 * RETENTION_DAY_MS;

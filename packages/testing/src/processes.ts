@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { waitFor } from "./wait-for.js";
 import { scratchDir } from "./scratch-dir.js";
 
-export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
 export type RunningApp = {
   child: ChildProcess;
