@@ -43,7 +43,7 @@ describe("the reconciler's deployment", () => {
   });
 
   it("documents every variable it reads in the README's configuration table", () => {
-    const config = readFileSync(join(REPO_ROOT, "apps/reconciler/src/config.ts"), "utf8");
+    const config = readFileSync(join(REPO_ROOT, "apps/reconciler/src/load-config.ts"), "utf8");
     const variables = [...config.matchAll(/^ {2}([A-Z][A-Z_]+): /gm)].map((m) => m[1]!);
     expect(variables.length).toBeGreaterThan(10);
     for (const name of variables) expect(readme, name).toMatch(new RegExp(`\\| \`${name}\`|\`${name}\`, `));

@@ -5,7 +5,7 @@ import { ExpressAdapter } from "@bull-board/express";
 import type { Queue } from "bullmq";
 import express, { type RequestHandler } from "express";
 import type { Readiness } from "./durable-store.js";
-import type { IngestMetrics } from "./metrics.js";
+import type { IngestMetrics } from "./ingest-metrics.js";
 
 export const BULL_BOARD_PATH = "/admin/queues";
 

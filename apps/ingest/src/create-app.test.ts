@@ -14,10 +14,10 @@ import {
   uniquePrefix,
   waitFor,
 } from "@receipt-sync/testing";
-import { loadConfig, type IngestConfig } from "./config.js";
-import { startIngest, type Ingest } from "./build-ingest.js";
+import { loadConfig, type IngestConfig } from "./load-config.js";
+import { startIngest, type Ingest } from "./start-ingest.js";
 import { createApp } from "./create-app.js";
-import { createIngestMetrics } from "./metrics.js";
+import { createIngestMetrics } from "./ingest-metrics.js";
 import type { StoredIn } from "./durable-store.js";
 import { MeteredStore } from "./metered-store.js";
 import { createLogger } from "@receipt-sync/runtime";

@@ -9,7 +9,7 @@ import {
   type RequestOverLimit,
 } from "@receipt-sync/protocol";
 import type { MeteredStore } from "./metered-store.js";
-import { handleRateLimitAlert } from "./rate-limit-alert.js";
+import { handleRateLimitAlert } from "./handle-rate-limit-alert.js";
 import type { CallbackOutcome } from "./reply.js";
 import { isAllowedSource } from "./source-allowlist.js";
 

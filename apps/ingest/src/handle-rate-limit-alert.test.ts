@@ -11,8 +11,8 @@ import {
   uniquePrefix,
   waitFor,
 } from "@receipt-sync/testing";
-import { startIngest, type Ingest } from "./build-ingest.js";
-import { loadConfig } from "./config.js";
+import { startIngest, type Ingest } from "./start-ingest.js";
+import { loadConfig } from "./load-config.js";
 
 const OK = { ActionStatus: "OK", ErrorInfo: "", ErrorCode: 0 };
 const ALERT = "Alert.RequestOverLimit";

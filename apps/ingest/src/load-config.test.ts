@@ -1,6 +1,6 @@
 import { ConfigError } from "@receipt-sync/runtime";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "./config.js";
+import { loadConfig } from "./load-config.js";
 
 describe("ingest loadConfig", () => {
   it("applies the documented defaults", () => {

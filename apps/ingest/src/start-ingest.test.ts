@@ -1,8 +1,8 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { APP_ID, dropQueue, openQueue, scratchDir, TEST_REDIS_URL, uniquePrefix } from "@receipt-sync/testing";
-import { startIngest } from "./build-ingest.js";
-import { loadConfig } from "./config.js";
+import { startIngest } from "./start-ingest.js";
+import { loadConfig } from "./load-config.js";
 
 /** Starts an ingest with `env`, returns the lines it logged while starting. */
 async function startupLog(env: Record<string, string>): Promise<string[]> {

@@ -1,13 +1,13 @@
 import type { Server } from "node:http";
 import { createLogger, createShutdown, type Logger } from "@receipt-sync/runtime";
-import type { IngestConfig } from "./config.js";
+import type { IngestConfig } from "./load-config.js";
 import type { Express } from "express";
 import { createAdminApp } from "./create-admin-app.js";
 import { createApp } from "./create-app.js";
 import { openDurableStore, type DurableStore } from "./durable-store.js";
 import { MeteredStore } from "./metered-store.js";
-import { createIngestMetrics } from "./metrics.js";
-import { alertSignal } from "./rate-limit-alert.js";
+import { createIngestMetrics } from "./ingest-metrics.js";
+import { alertSignal } from "./handle-rate-limit-alert.js";
 
 export type Ingest = {
   server: Server;

@@ -1,6 +1,6 @@
 import { ConfigError } from "@receipt-sync/runtime";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "./config.js";
+import { loadConfig } from "./load-config.js";
 
 const base = {
   DATABASE_URL: "postgresql://postgres@127.0.0.1:5432/receipts",

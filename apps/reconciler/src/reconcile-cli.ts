@@ -4,7 +4,7 @@ import { createDatabase } from "@receipt-sync/db";
 import { createRedis, waitForRedis } from "@receipt-sync/queue";
 import { createLogger, loadConfigOrExit, parseCliArgs, usageError } from "@receipt-sync/runtime";
 import { createAppSession } from "./app-session.js";
-import { loadConfig } from "./config.js";
+import { loadConfig } from "./load-config.js";
 import { differenceTable, parseDuration, progressBar, summaryLine } from "./format-report.js";
 import { runPass } from "./run-pass.js";
 

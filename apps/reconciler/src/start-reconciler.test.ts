@@ -14,8 +14,8 @@ import {
   uniquePrefix,
   waitFor,
 } from "@receipt-sync/testing";
-import { startReconciler, type Reconciler } from "./build-reconciler.js";
-import { loadConfig } from "./config.js";
+import { startReconciler, type Reconciler } from "./start-reconciler.js";
+import { loadConfig } from "./load-config.js";
 
 const APP = "1400000077";
 const KEY = "service-test-key";

@@ -4,8 +4,8 @@ import { createRedis, waitForRedis } from "@receipt-sync/queue";
 import { createLogger, createShutdown, secondsSince, serveMetrics, type Logger } from "@receipt-sync/runtime";
 import { createAppSession, type AppSession } from "./app-session.js";
 import { realClock } from "./call-budget.js";
-import type { ReconcilerConfig } from "./config.js";
-import { createReconcilerMetrics } from "./metrics.js";
+import type { ReconcilerConfig } from "./load-config.js";
+import { createReconcilerMetrics } from "./reconciler-metrics.js";
 import { runPass, type PassReport } from "./run-pass.js";
 
 export type Reconciler = {

@@ -3,7 +3,7 @@ import { Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { dropQueue, openQueue, receiptPacket, TEST_REDIS_URL, uniquePrefix, waitFor } from "@receipt-sync/testing";
-import { createJobProcessor, type JobWriter } from "./process-job.js";
+import { createJobProcessor, type JobWriter } from "./create-job-processor.js";
 
 const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
 const started: { worker: Worker; queue: ReturnType<typeof openQueue> }[] = [];

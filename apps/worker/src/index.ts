@@ -1,4 +1,4 @@
-export { loadConfig, type WorkerConfig } from "./config.js";
-export { startWorker, type ReceiptWorker } from "./build-worker.js";
-export { createJobProcessor } from "./process-job.js";
-export { createWorkerMetrics, type WorkerMetrics } from "./metrics.js";
+export { loadConfig, type WorkerConfig } from "./load-config.js";
+export { startWorker, type ReceiptWorker } from "./start-worker.js";
+export { createJobProcessor } from "./create-job-processor.js";
+export { createWorkerMetrics, type WorkerMetrics } from "./worker-metrics.js";

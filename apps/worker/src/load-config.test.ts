@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "./config.js";
+import { loadConfig } from "./load-config.js";
 
 describe("worker loadConfig", () => {
   it("requires DATABASE_URL and names it", () => {

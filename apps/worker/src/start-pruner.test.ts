@@ -11,8 +11,8 @@ import {
   uniquePrefix,
   waitFor,
 } from "@receipt-sync/testing";
-import { startWorker } from "./build-worker.js";
-import { loadConfig } from "./config.js";
+import { startWorker } from "./start-worker.js";
+import { loadConfig } from "./load-config.js";
 
 let testDb: TestDatabase;
 const prefix = uniquePrefix();

@@ -8,7 +8,7 @@ import {
 } from "@receipt-sync/queue";
 import type { Logger } from "@receipt-sync/runtime";
 import { Queue, UnrecoverableError, Worker } from "bullmq";
-import type { WorkerConfig } from "./config.js";
+import type { WorkerConfig } from "./load-config.js";
 
 export type Pruner = {
   /** Stops after the statement in flight; the job's next run continues where this one stopped. */

@@ -11,8 +11,8 @@ import {
   uniquePrefix,
   waitFor,
 } from "@receipt-sync/testing";
-import { startWorker, type ReceiptWorker } from "./build-worker.js";
-import { loadConfig } from "./config.js";
+import { startWorker, type ReceiptWorker } from "./start-worker.js";
+import { loadConfig } from "./load-config.js";
 
 let testDb: TestDatabase;
 let worker: ReceiptWorker;

@@ -2,11 +2,11 @@ import { applyReceipts, createDatabase, quarantineCallbacks } from "@receipt-syn
 import { MAX_TRIES, RECEIPT_QUEUE_NAME, openReceiptQueue, createRedis, receiptRetryDelayMs } from "@receipt-sync/queue";
 import { createLogger, createShutdown, serveMetrics, type Logger } from "@receipt-sync/runtime";
 import { Worker } from "bullmq";
-import type { WorkerConfig } from "./config.js";
+import type { WorkerConfig } from "./load-config.js";
 import { BatchWriter } from "./batch-writer.js";
-import { createWorkerMetrics } from "./metrics.js";
-import { createJobProcessor } from "./process-job.js";
-import { startPruner } from "./prune-scheduler.js";
+import { createWorkerMetrics } from "./worker-metrics.js";
+import { createJobProcessor } from "./create-job-processor.js";
+import { startPruner } from "./start-pruner.js";
 
 export type ReceiptWorker = {
   worker: Worker;

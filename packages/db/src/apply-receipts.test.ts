@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { query, receiptPacket, useTestDatabase } from "@receipt-sync/testing";
 import { applyReceipts } from "./apply-receipts.js";
-import { createDatabase } from "./create-client.js";
+import { createDatabase } from "./create-database.js";
 
 const database = useTestDatabase(createDatabase, {
   poolMax: 12,

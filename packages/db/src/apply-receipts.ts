@@ -1,5 +1,5 @@
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import type { Database } from "./create-client.js";
+import type { Database } from "./create-database.js";
 import { receiptColumnsOf } from "./receipt-sql.js";
 
 export type ApplyResult = { messages: number; readers: number; newEvents: number };

@@ -3,7 +3,7 @@ import { APP_ID, query, receiptPacket, useTestDatabase } from "@receipt-sync/tes
 import { applyReceipts } from "./apply-receipts.js";
 import { applyRepairs, type Repair } from "./apply-repairs.js";
 import { findActiveGroups, findStoredReceipts } from "./reconcile-queries.js";
-import { createDatabase } from "./create-client.js";
+import { createDatabase } from "./create-database.js";
 
 const database = useTestDatabase(createDatabase, {
   poolMax: 4,

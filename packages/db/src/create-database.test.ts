@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, receiptPacket, TcpProxy, type TestDatabase } from "@receipt-sync/testing";
 import { applyReceipts } from "./apply-receipts.js";
-import { createDatabase, type Database } from "./create-client.js";
+import { createDatabase, type Database } from "./create-database.js";
 
 let testDb: TestDatabase;
 let proxy: TcpProxy;

@@ -1,4 +1,4 @@
-import type { Database } from "./create-client.js";
+import type { Database } from "./create-database.js";
 
 export type MessageReceipt = {
   msgSeq: string;

@@ -1,4 +1,4 @@
-export { createDatabase, type Database, type DatabaseOptions } from "./create-client.js";
+export { createDatabase, type Database, type DatabaseOptions } from "./create-database.js";
 export { applyReceipts, type ApplyResult } from "./apply-receipts.js";
 export { migrate, readMigrations, DEFAULT_MIGRATIONS_DIR, type MigrateResult } from "./migrate.js";
 export { receiptColumnsOf, ReceiptColumns, type Statement } from "./receipt-sql.js";
@@ -26,4 +26,4 @@ export {
   type RetryOutcome,
 } from "./quarantine.js";
 export { ensureDatabase } from "./ensure-database.js";
-export { pruneExpired, RETENTION_DAY_MS, PRUNE_DEFAULTS, type PruneOptions, type PrunedRows } from "./prune.js";
+export { pruneExpired, RETENTION_DAY_MS, PRUNE_DEFAULTS, type PruneOptions, type PrunedRows } from "./prune-expired.js";

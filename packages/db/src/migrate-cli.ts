@@ -1,5 +1,5 @@
 // `npm run db:migrate`: applies prisma/migrations without Prisma's native schema engine.
-import { loadCliConfig } from "./cli-config.js";
+import { loadCliConfig } from "./load-cli-config.js";
 import { migrate } from "./migrate.js";
 
 const { databaseUrl } = loadCliConfig();

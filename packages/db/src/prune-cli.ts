@@ -1,9 +1,9 @@
 // `npm run prune -- [--days N] [--batch-rows N] [--pause-ms N]`: one prune run now, as the
 // worker's scheduled job does it (RETENTION_DAYS unless --days). Safe beside running workers.
 import { parseArgs } from "node:util";
-import { loadCliConfig } from "./cli-config.js";
-import { createDatabase } from "./create-client.js";
-import { pruneExpired, RETENTION_DAY_MS, type PrunedRows } from "./prune.js";
+import { loadCliConfig } from "./load-cli-config.js";
+import { createDatabase } from "./create-database.js";
+import { pruneExpired, RETENTION_DAY_MS, type PrunedRows } from "./prune-expired.js";
 
 const USAGE =
   "usage: npm run prune -- [--days N] [--batch-rows 500] [--pause-ms 100]   (--days defaults to RETENTION_DAYS)";

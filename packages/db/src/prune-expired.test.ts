@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { APP_ID, query, receiptPacket, useTestDatabase } from "@receipt-sync/testing";
 import { applyReceipts } from "./apply-receipts.js";
 import { applyRepairs } from "./apply-repairs.js";
-import { createDatabase } from "./create-client.js";
-import { pruneExpired, RETENTION_DAY_MS } from "./prune.js";
+import { createDatabase } from "./create-database.js";
+import { pruneExpired, RETENTION_DAY_MS } from "./prune-expired.js";
 import { recordSkips } from "./record-skips.js";
 
 const NOW_MS = Date.UTC(2026, 10, 27);

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Database } from "./create-client.js";
+import type { Database } from "./create-database.js";
 import { PRUNE_LEDGER_BATCH, PRUNE_REPAIRS_BATCH, PRUNE_SKIPS_BATCH } from "./prune-sql.js";
 
 /** Rows deleted, by table. */

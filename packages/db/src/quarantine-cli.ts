@@ -1,7 +1,7 @@
 // `npm run quarantine -- list [--json] | retry [id...] | purge [id...]`: callbacks that could not be written.
 import { parseArgs } from "node:util";
-import { loadCliConfig } from "./cli-config.js";
-import { createDatabase } from "./create-client.js";
+import { loadCliConfig } from "./load-cli-config.js";
+import { createDatabase } from "./create-database.js";
 import { listQuarantined, purgeQuarantined, retryQuarantined } from "./quarantine.js";
 
 const USAGE = "usage: npm run quarantine -- list [--json] | retry [id...] | purge [id...]";

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { query, receiptPacket, REPO_ROOT, useTestDatabase } from "@receipt-sync/testing";
 import { quarantineCallbacks } from "./quarantine.js";
-import { createDatabase } from "./create-client.js";
+import { createDatabase } from "./create-database.js";
 
 const database = useTestDatabase(createDatabase, {
   poolMax: 1,

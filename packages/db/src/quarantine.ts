@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { isStorableText, parseReceiptPacket } from "@receipt-sync/protocol";
-import type { Database } from "./create-client.js";
+import type { Database } from "./create-database.js";
 import { arrayLiteral, receiptColumnsOf } from "./receipt-sql.js";
 
 /**

@@ -1,7 +1,7 @@
 // `npm run receipts -- --app <SdkAppid> --group <GroupId> [--seq <MsgSeq>] [--limit N] [--json]`
 import { parseCliArgs, usageError } from "@receipt-sync/runtime";
-import { loadCliConfig } from "./cli-config.js";
-import { createDatabase } from "./create-client.js";
+import { loadCliConfig } from "./load-cli-config.js";
+import { createDatabase } from "./create-database.js";
 import { findReceipts } from "./find-receipts.js";
 
 const USAGE = "usage: npm run receipts -- --app <SdkAppid> --group <GroupId> [--seq <MsgSeq>] [--limit N] [--json]";

@@ -1,4 +1,4 @@
-import type { Database } from "./create-client.js";
+import type { Database } from "./create-database.js";
 import { arrayLiteral } from "./receipt-sql.js";
 import { messageKey, type ReceiptState } from "./receipt-differences.js";
 

@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { inflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { genUserSig } from "./user-sig.js";
+import { genUserSig } from "./gen-user-sig.js";
 
 // Tencent's official signer, CommonJS without types: the reference, never a runtime dependency.
 const require = createRequire(import.meta.url);

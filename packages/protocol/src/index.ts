@@ -13,11 +13,11 @@ export {
 export { parseWith, type ParseResult } from "./parse-with.js";
 export { isStorableText, storableText } from "./storable-text.js";
 export { computeSign, verifySign, SIGN_WINDOW_SECONDS, type SignCheck } from "./verify-sign.js";
-export { OK_REPLY, ErrorCodes, failReply, type TencentReply } from "./envelope.js";
+export { OK_REPLY, ErrorCodes, failReply, type TencentReply } from "./tencent-reply.js";
 export { parseCallbackQuery, type CallbackQuery } from "./callback-query.js";
 export { receiptPacketSchema, parseReceiptPacket, MAX_QUERY_TEXT_CHARS, type ReceiptPacket } from "./receipt-packet.js";
-export { genUserSig, type UserSigInput } from "./user-sig.js";
-export { REQUEST_OVER_LIMIT_COMMAND, parseRequestOverLimit, type RequestOverLimit } from "./rate-limit-alert.js";
+export { genUserSig, type UserSigInput } from "./gen-user-sig.js";
+export { REQUEST_OVER_LIMIT_COMMAND, parseRequestOverLimit, type RequestOverLimit } from "./request-over-limit.js";
 export {
   REST_APIS,
   NO_RECEIPT_CODE,

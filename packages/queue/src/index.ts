@@ -12,7 +12,7 @@ export {
   addReceiptJob,
   type ReceiptJobData,
 } from "./contract.js";
-export { createRedis, waitForRedis, type RedisClient, type RedisRole } from "./connection.js";
+export { createRedis, waitForRedis, type RedisClient, type RedisRole } from "./create-redis.js";
 export {
   parseRedisUrl,
   isClusterUrl,

@@ -1,5 +1,5 @@
 import { withTimeout } from "@receipt-sync/runtime";
-import type { RedisClient } from "./connection.js";
+import type { RedisClient } from "./create-redis.js";
 
 /**
  * Tencent's `Alert.RequestOverLimit` callback reaches the ingest; the reconciler, which makes

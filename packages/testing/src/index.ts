@@ -13,5 +13,5 @@ export { TestRedisServer } from "./redis-server.js";
 export { scratchDir } from "./scratch-dir.js";
 export { startStack, type Stack } from "./stack.js";
 export { TcpProxy } from "./tcp-proxy.js";
-export { useTestDatabase } from "./test-database.js";
+export { useTestDatabase } from "./use-test-database.js";
 export { waitFor } from "./wait-for.js";
