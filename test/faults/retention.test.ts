@@ -1,5 +1,4 @@
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { openDurableStore, type DurableStore } from "@receipt-sync/ingest";
 import { openReceiptQueue, createRedis } from "@receipt-sync/queue";
 import { createLogger, createShutdown } from "@receipt-sync/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,6 +19,7 @@ import {
   uniquePrefix,
   waitFor,
 } from "@receipt-sync/testing";
+import { openDurableStore, type DurableStore } from "../../apps/ingest/src/durable-store.js";
 
 /**
  * A million ledger rows and their readers, past a 30-day retention, pruned by the worker's
