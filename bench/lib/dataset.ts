@@ -6,7 +6,7 @@ import { rng } from "@receipt-sync/testing";
  * rolling MsgSeqs, 1-3 messages and 1-5 readers per callback, some exact duplicates (Tencent's
  * retries) and some callbacks arriving after later ones. Seeded, so runs are comparable.
  */
-export type StreamOptions = {
+type StreamOptions = {
   packets: number;
   groups: number;
   seed: number;

@@ -16,9 +16,9 @@ import { postAll, type LoadResult } from "./http-load.js";
 import { peakRssMb } from "./peak-rss.js";
 import { cpuMeter, cpuMicros, pidsNamed } from "./process-cpu.js";
 
-export type Env = { databaseUrl: string; redisUrl: string; sdkAppId: string };
+type Env = { databaseUrl: string; redisUrl: string; sdkAppId: string };
 
-export type DrainResult = Comparison & {
+type DrainResult = Comparison & {
   packets: number;
   jobs: number;
   enqueueMs: number;
@@ -96,7 +96,7 @@ export async function measureDrain(
   }
 }
 
-export type EndToEndResult = Comparison & {
+type EndToEndResult = Comparison & {
   posted: number;
   acked: number;
   load: LoadResult;

@@ -20,7 +20,7 @@ import { CpuGroups, machineBusyUs, machineInterruptUs } from "./process-cpu.js";
  * workers' backends; `postgresBackground` the server's own processes (WAL writer, checkpointer,
  * background writer, autovacuum), shared with any other database on the server.
  */
-export type CpuPerCallback = {
+type CpuPerCallback = {
   workers: number;
   postgres: number;
   postgresBackground: number;
@@ -51,7 +51,7 @@ export type ScalingPoint = {
   ledgerRowsWritten: number;
 };
 
-export type CeilingPoint = {
+type CeilingPoint = {
   packetsPerSecond: number;
   connections: number;
   batchPackets: number;

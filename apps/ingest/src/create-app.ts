@@ -6,7 +6,7 @@ import type { Readiness } from "./durable-store.js";
 import type { IngestMetrics } from "./ingest-metrics.js";
 import { createReplier, type CallbackOutcome } from "./reply.js";
 
-export type AppDeps = {
+type AppDeps = {
   callbackPath: string;
   bodyLimitBytes: number;
   /** Proxy hops whose X-Forwarded-For entry is believed (Express's `trust proxy`); 0: none. */

@@ -3,7 +3,7 @@ import { TimeoutError, withTimeout, type Logger } from "@receipt-sync/runtime";
 
 export type BreakerState = "open" | "closed";
 
-export type RedisBreakerOptions = {
+type RedisBreakerOptions = {
   /** The producer's connection: the one the adds go through. */
   redis: RedisClient;
   /** While open, a PING is tried this often (one at a time). */

@@ -23,7 +23,7 @@ export type CallbackOutcome =
   /** A bug: the cause is logged, never sent. */
   | { kind: "internal"; cause: unknown };
 
-export type HttpReply = { status: number; body: TencentReply; headers?: Record<string, string> };
+type HttpReply = { status: number; body: TencentReply; headers?: Record<string, string> };
 
 const OK_HTTP_REPLY: HttpReply = Object.freeze({ status: 200, body: OK_REPLY });
 

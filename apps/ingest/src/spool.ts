@@ -20,7 +20,7 @@ import { lockSpoolDir, type SpoolLock } from "./spool-lock.js";
  * synced, before its appends resolve, and shrinks by a segment's own count when that segment
  * is deleted, never by what a re-drive happened to read.
  */
-export type SpoolOptions = {
+type SpoolOptions = {
   dir: string;
   maxBytes: number;
   /** A segment that reaches this size is closed and a new one opened. */
@@ -36,7 +36,7 @@ export type SpoolOptions = {
 
 export class SpoolFullError extends Error {}
 
-export const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
+const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
 const GROUP_BYTES = 1024 * 1024;
 
 export class Spool {

@@ -7,7 +7,7 @@ import { classifyDbError, type ClassifiedFailure } from "./classify-db-error.js"
 /** What one batch's isolation has learnt: whether any part committed, and which callbacks failed alone. */
 type Isolation = { committed: boolean; culprits: { packet: ReceiptPacket; failure: ClassifiedFailure }[] };
 
-export type BatchWriterOptions = {
+type BatchWriterOptions = {
   /** Write lanes, each owning a share of the groups with one transaction in flight. */
   lanes: number;
   /** Most callbacks of ordinary size (see receiptPacketWeight) written in one transaction; shares submitted meanwhile are merged up to this. */

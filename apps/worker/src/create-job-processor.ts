@@ -16,7 +16,7 @@ export type JobWriter = {
  * rest of the job is written. The job completes once every packet is written or quarantined,
  * so the failed set only holds jobs that ran out of retries for transient reasons.
  */
-export type RetryPolicy = {
+type RetryPolicy = {
   maxTries: number;
   delayMs: (triesMade: number) => number;
   /** Told of each retry scheduled (metrics, logs). */

@@ -10,7 +10,7 @@ import type { Logger } from "@receipt-sync/runtime";
 import { Queue, UnrecoverableError, Worker } from "bullmq";
 import type { WorkerConfig } from "./load-config.js";
 
-export type Pruner = {
+type Pruner = {
   /** Stops after the statement in flight; the job's next run continues where this one stopped. */
   close: () => Promise<void>;
 };

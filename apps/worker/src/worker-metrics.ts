@@ -2,8 +2,6 @@ import type { ReceiptPacket } from "@receipt-sync/protocol";
 import type { Queue } from "bullmq";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
-export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>;
-
 const QUEUE_STATES = ["waiting", "active", "delayed", "failed"] as const;
 
 /** The worker's Prometheus metrics, in a registry of its own. */

@@ -22,7 +22,7 @@ export type Repair = {
   readersFetchedAtMs?: number;
 };
 
-export type AppliedRepair = {
+type AppliedRepair = {
   groupId: string;
   msgSeq: number;
   differences: Difference[];

@@ -4,7 +4,7 @@ import { PrismaClient } from "./generated/prisma/client.js";
 
 export type Database = PrismaClient;
 
-export type DatabaseOptions = {
+type DatabaseOptions = {
   databaseUrl: string;
   /** Connections in the pool; a worker needs about one per concurrent batch. */
   poolMax?: number;

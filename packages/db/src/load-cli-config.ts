@@ -2,7 +2,7 @@ import { loadConfigOrExit, parseEnv } from "@receipt-sync/runtime";
 import { z } from "zod";
 
 /** Where `npm start` keeps receipts on one machine, and where the CLIs look unless told. */
-export const DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/receipts";
+const DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/receipts";
 
 const schema = z.object({
   DATABASE_URL: z

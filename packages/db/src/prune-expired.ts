@@ -11,7 +11,7 @@ export type PrunedRows = {
   reconcile_skips: number;
 };
 
-export type PruneOptions = {
+type PruneOptions = {
   /** Rows older than this go (see prune-sql.ts for what "older" means per table). */
   cutoffMs: number;
   /** Ledger (or audit) rows taken per statement; each statement is one short transaction. */

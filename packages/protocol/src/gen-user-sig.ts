@@ -2,7 +2,7 @@ import { createHmac } from "node:crypto";
 import { deflateSync } from "node:zlib";
 
 /** What a UserSig is made from. `secretKey` is the app's key from the Chat console. */
-export type UserSigInput = {
+type UserSigInput = {
   sdkAppId: string;
   secretKey: string;
   identifier: string;

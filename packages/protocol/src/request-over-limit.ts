@@ -8,7 +8,7 @@ import { z } from "zod";
 export const REQUEST_OVER_LIMIT_COMMAND = "Alert.RequestOverLimit";
 
 /** Only what is worth logging; every field is optional because the alert is a signal either way. */
-export const requestOverLimitSchema = z.object({
+const requestOverLimitSchema = z.object({
   ServiceName: z.string().max(64).optional(),
   Command: z.string().max(64).optional(),
   Request: z.number().optional(),

@@ -12,7 +12,7 @@ export const RECEIPT_JOB_NAME = "apply-receipts";
  * envelope is checked here; each packet is checked on its own by the worker (with the packet
  * schema the ingest used), so one packet that fails cannot take its neighbours down with it.
  */
-export const receiptJobSchema = z.object({
+const receiptJobSchema = z.object({
   packets: z.array(z.unknown()).min(1),
 });
 export type ReceiptJobData = z.output<typeof receiptJobSchema>;

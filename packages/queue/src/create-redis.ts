@@ -1,7 +1,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 import { parseRedisUrl } from "./redis-url.js";
 
-export type RedisRole = "producer" | "worker";
+type RedisRole = "producer" | "worker";
 
 /** One Redis or a cluster client; BullMQ, Bull Board and our own commands take either. */
 export type RedisClient = Redis | Cluster;

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 
 /** What a prom-client Registry offers, without depending on prom-client here. */
-export type MetricsSource = { contentType: string; metrics: () => Promise<string> };
+type MetricsSource = { contentType: string; metrics: () => Promise<string> };
 
 /** Serves GET /metrics (and nothing else) on `port`; resolves once listening. */
 export async function serveMetrics(source: MetricsSource, port: number): Promise<Server> {

@@ -3,7 +3,7 @@ import pg from "pg";
 import { migrate } from "@receipt-sync/db";
 
 /** The server the tests create their databases on; every test file gets a database of its own. */
-export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
 export type TestDatabase = { url: string; name: string; drop: () => Promise<void> };
 

@@ -5,7 +5,7 @@ import pg from "pg";
  * What the tables must hold after a stream, computed here from the rules in the README, on
  * purpose without the production code, and compared with what Postgres actually holds.
  */
-export type ExpectedState = {
+type ExpectedState = {
   receipts: Map<string, string>; // key -> "read/unread/eventMs"
   readers: Map<string, string>; // key -> readAtMs
   events: Set<string>;

@@ -1,6 +1,6 @@
 import type { FakeTencent } from "./fake-tencent.js";
 
-export type SeedOptions = {
+type SeedOptions = {
   sdkAppId: string;
   groups: number;
   /** Messages with a read receipt per group; a few without one, and placeholders, come on top. */

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import { inflateSync } from "node:zlib";
 
 /** What Tencent answers about a UserSig: 0, or the code it would return. */
-export type SigVerdict = { ok: true } | { ok: false; code: number; info: string };
+type SigVerdict = { ok: true } | { ok: false; code: number; info: string };
 
 /**
  * Checks a UserSig the way Tencent's servers do, written from the algorithm (not from our

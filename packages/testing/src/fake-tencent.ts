@@ -8,7 +8,7 @@ import { verifyUserSig } from "./fake-tencent-usersig.js";
  * body, HTTP 200). Tests inject error codes, HTTP failures and delays, and read back how many
  * calls each API took and the most calls any API saw within one second.
  */
-export type FakeMessage = {
+type FakeMessage = {
   seq: number;
   timeMs: number;
   from: string;
@@ -16,7 +16,7 @@ export type FakeMessage = {
   placeholder: boolean;
   readers: Map<string, number>;
 };
-export type FakeGroup = {
+type FakeGroup = {
   groupId: string;
   type: string;
   members: string[];
@@ -25,7 +25,7 @@ export type FakeGroup = {
 };
 export type TruthRow = { groupId: string; msgSeq: number; readNum: number; unreadNum: number; readers: string[] };
 
-export type Fault = {
+type Fault = {
   api: string;
   /** Answer with this ErrorCode ... */
   errorCode?: number;

@@ -2,7 +2,7 @@ import { READ_RECEIPT_COMMAND, type ReceiptPacket } from "@receipt-sync/protocol
 
 export const APP_ID = "1400000001";
 
-export type MessageFixture = { seq: number; read: number; unread: number; readers?: string[] };
+type MessageFixture = { seq: number; read: number; unread: number; readers?: string[] };
 
 /** A callback body as Tencent sends it (EventTime as the docs' sample: a digit string). */
 export function receiptBody(options: {

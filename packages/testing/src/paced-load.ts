@@ -15,7 +15,7 @@ import { connect, type Socket } from "node:net";
  */
 const IDLE_REUSE_MS = 4000;
 
-export type PacedLoadOptions = {
+type PacedLoadOptions = {
   url: string;
   rate: number;
   count: number;
@@ -25,9 +25,9 @@ export type PacedLoadOptions = {
 };
 
 /** status 0: no reply (refused, reset, or given up after timeoutMs). */
-export type PacedOutcome = { status: number; latencyMs: number };
+type PacedOutcome = { status: number; latencyMs: number };
 /** sentOverS: from the first request's due time until the last one went out (count/rate if the client kept pace). */
-export type PacedLoadResult = { outcomes: PacedOutcome[]; sentOverS: number; connectionsOpened: number };
+type PacedLoadResult = { outcomes: PacedOutcome[]; sentOverS: number; connectionsOpened: number };
 
 export async function pacedLoad(options: PacedLoadOptions): Promise<PacedLoadResult> {
   const target = new URL(options.url);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import { createTestDatabase, query, type TestDatabase } from "./databases.js";
 
-export type UsedDatabase<D> = { readonly url: string; readonly db: D };
+type UsedDatabase<D> = { readonly url: string; readonly db: D };
 
 /**
  * A migrated database of this test file's own with a client on it (made by the caller's
