@@ -1,6 +1,14 @@
 import { envQueuePrefix, envRedisUrl, resolveQueuePrefix } from "@receipt-sync/queue";
 import { sdkAppIdListSchema } from "@receipt-sync/protocol";
-import { ConfigError, envList, envLogLevel, envPort, envPositiveInt, parseEnv } from "@receipt-sync/runtime";
+import {
+  ConfigError,
+  envList,
+  envLogLevel,
+  envPort,
+  envPositiveInt,
+  fromInvocationDir,
+  parseEnv,
+} from "@receipt-sync/runtime";
 import type { BlockList } from "node:net";
 import { z } from "zod";
 import { parseSourceAllowlist } from "./source-allowlist.js";
@@ -111,7 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): IngestConfig {
     bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
     enqueueTimeoutMs: parsed.ENQUEUE_TIMEOUT_MS,
     shutdownTimeoutMs: parsed.SHUTDOWN_TIMEOUT_MS,
-    spoolDir: parsed.SPOOL_DIR,
+    spoolDir: fromInvocationDir(parsed.SPOOL_DIR, env),
     spoolMaxBytes: parsed.SPOOL_MAX_BYTES,
     spoolSegmentBytes: parsed.SPOOL_SEGMENT_BYTES,
     maxInFlightRequests: parsed.MAX_IN_FLIGHT_REQUESTS,

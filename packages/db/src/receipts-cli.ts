@@ -22,7 +22,7 @@ if (!app || !/^[0-9]{1,18}$/.test(app)) fail("--app must be a numeric SdkAppid")
 if (!group) fail("--group is required");
 if (seq !== undefined && !/^[0-9]{1,19}$/.test(seq)) fail("--seq must be a MsgSeq (a whole number)");
 if (limit !== undefined && !/^[1-9][0-9]{0,4}$/.test(limit)) fail("--limit must be a whole number from 1");
-const { databaseUrl } = loadCliConfig();
+const { DATABASE_URL: databaseUrl } = loadCliConfig();
 
 const db = createDatabase({ databaseUrl, poolMax: 1 });
 try {

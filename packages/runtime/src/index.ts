@@ -7,3 +7,4 @@ export { loadConfigOrExit } from "./load-config-or-exit.js";
 export { secondsSince } from "./seconds-since.js";
 export { serveMetrics } from "./serve-metrics.js";
 export { parseCliArgs, usageError } from "./parse-cli-args.js";
+export { fromInvocationDir } from "./from-invocation-dir.js";

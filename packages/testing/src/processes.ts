@@ -29,12 +29,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** The node command line of each app, as `npm run start:<name>` has it in package.json. */
+/**
+ * The node command line of each app, run from the repository root: its package's `start` script
+ * (what `npm run start:<name>` runs), with the script's path made relative to the root.
+ */
 export function appCommand(name: "ingest" | "worker" | "reconciler"): string[] {
-  const scripts = JSON.parse(readFileSync(`${REPO_ROOT}/package.json`, "utf8")).scripts as Record<string, string>;
-  const [node, ...args] = scripts[`start:${name}`]!.split(" ");
-  if (node !== "node") throw new Error(`start:${name} does not start with node`);
-  return args;
+  const manifest = `${REPO_ROOT}/apps/${name}/package.json`;
+  const scripts = JSON.parse(readFileSync(manifest, "utf8")).scripts as Record<string, string>;
+  const [node, ...args] = scripts.start!.split(" ");
+  if (node !== "node") throw new Error(`the start script of apps/${name} does not start with node`);
+  return args.map((arg) => (arg.startsWith("-") ? arg : `apps/${name}/${arg}`));
 }
 
 /**

@@ -15,5 +15,9 @@ env.PRISMA_HIDE_UPDATE_MESSAGE ??= "1";
 // The Prisma 7 CLI by path: the drift test's Prisma 6 also installs a `prisma` bin, and which
 // of the two node_modules/.bin/prisma points at is up to npm.
 const cli = join(dirname(createRequire(import.meta.url).resolve("prisma/package.json")), "build", "index.js");
-const result = spawnSync(process.execPath, [cli, ...process.argv.slice(2)], { stdio: "inherit", env });
+// From the repository root, where prisma.config.ts and prisma/ are: npm starts this script in
+// packages/db, and paths on the command line (`migrate diff --from-migrations prisma/migrations`)
+// are written from the root.
+const root = fileURLToPath(new URL("../../..", import.meta.url));
+const result = spawnSync(process.execPath, [cli, ...process.argv.slice(2)], { stdio: "inherit", env, cwd: root });
 process.exit(result.status ?? 1);
