@@ -1,4 +1,4 @@
-import { PRUNE_DEFAULTS } from "@receipt-sync/db";
+import { envRetentionDays, PRUNE_DEFAULTS } from "@receipt-sync/db";
 import { envQueuePrefix, envRedisUrl, resolveQueuePrefix } from "@receipt-sync/queue";
 import { envLogLevel, envPort, envPositiveInt, parseEnv } from "@receipt-sync/runtime";
 import { z } from "zod";
@@ -17,13 +17,7 @@ export const envSchema = z.object({
   DB_STATEMENT_TIMEOUT_MS: envPositiveInt(15_000),
   DB_TRANSACTION_TIMEOUT_MS: envPositiveInt(20_000),
   // No default: unset keeps everything for ever.
-  RETENTION_DAYS: z
-    .string()
-    .trim()
-    .regex(/^[0-9]+$/, "must be a positive whole number of days")
-    .transform(Number)
-    .pipe(z.int().min(1))
-    .optional(),
+  RETENTION_DAYS: envRetentionDays,
   PRUNE_INTERVAL_MS: envPositiveInt(3600_000),
   PRUNE_BATCH_ROWS: envPositiveInt(PRUNE_DEFAULTS.batchRows),
   PRUNE_PAUSE_MS: z

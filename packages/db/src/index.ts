@@ -9,4 +9,4 @@ export { applyRepairs, type Repair } from "./apply-repairs.js";
 export { recordSkips, type Skip } from "./record-skips.js";
 export { quarantineCallbacks, sqlStateOf, type QuarantineEntry } from "./quarantine.js";
 export { ensureDatabase } from "./ensure-database.js";
-export { pruneExpired, RETENTION_DAY_MS, PRUNE_DEFAULTS, type PrunedRows } from "./prune-expired.js";
+export { envRetentionDays, pruneExpired, RETENTION_DAY_MS, PRUNE_DEFAULTS, type PrunedRows } from "./prune-expired.js";

@@ -1,10 +1,9 @@
 // `npm run prune -- [--days N] [--batch-rows N] [--pause-ms N]`: one prune run now, as the
 // worker's scheduled job does it (RETENTION_DAYS unless --days). Safe beside running workers.
 import { parseCliArgs, usageError } from "@receipt-sync/runtime";
-import { z } from "zod";
 import { loadCliConfig } from "./load-cli-config.js";
 import { createDatabase } from "./create-database.js";
-import { pruneExpired, RETENTION_DAY_MS, type PrunedRows } from "./prune-expired.js";
+import { envRetentionDays, pruneExpired, RETENTION_DAY_MS, type PrunedRows } from "./prune-expired.js";
 
 const USAGE =
   "usage: npm run prune -- [--days N] [--batch-rows 500] [--pause-ms 100]   (--days defaults to RETENTION_DAYS)";
@@ -21,16 +20,7 @@ const { values } = parseCliArgs(
   { days: { type: "string" }, "batch-rows": { type: "string" }, "pause-ms": { type: "string" } },
   USAGE,
 );
-// RETENTION_DAYS as the worker reads it.
-const { DATABASE_URL: databaseUrl, RETENTION_DAYS } = loadCliConfig({
-  RETENTION_DAYS: z
-    .string()
-    .trim()
-    .regex(/^[0-9]+$/, "must be a positive whole number of days")
-    .transform(Number)
-    .pipe(z.int().min(1))
-    .optional(),
-});
+const { DATABASE_URL: databaseUrl, RETENTION_DAYS } = loadCliConfig({ RETENTION_DAYS: envRetentionDays });
 const days = wholeNumber("--days", values.days, 1) ?? RETENTION_DAYS;
 if (days === undefined) fail("nothing to do: RETENTION_DAYS is unset (keep for ever) and no --days was given");
 const batchRows = wholeNumber("--batch-rows", values["batch-rows"], 1);

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { z } from "zod";
 import type { Database } from "./create-database.js";
 import { PRUNE_LEDGER_BATCH, PRUNE_REPAIRS_BATCH, PRUNE_SKIPS_BATCH } from "./prune-sql.js";
 
@@ -27,6 +28,15 @@ type PruneOptions = {
 };
 
 export const RETENTION_DAY_MS = 24 * 3600_000;
+
+/** RETENTION_DAYS, read alike by the worker's scheduled prune and `npm run prune`: unset keeps every row. */
+export const envRetentionDays = z
+  .string()
+  .trim()
+  .regex(/^[0-9]+$/, "must be a positive whole number of days")
+  .transform(Number)
+  .pipe(z.int().min(1))
+  .optional();
 
 /**
  * Measured (test/faults/retention.test.ts, 2 busy cores): batches of 1000 with 20 ms between
