@@ -9,12 +9,14 @@ COPY packages/protocol/package.json packages/protocol/
 COPY packages/queue/package.json packages/queue/
 COPY packages/db/package.json packages/db/
 COPY packages/runtime/package.json packages/runtime/
+COPY packages/testing/package.json packages/testing/
 COPY apps/ingest/package.json apps/ingest/
 COPY apps/worker/package.json apps/worker/
 COPY apps/reconciler/package.json apps/reconciler/
 RUN npm ci
 COPY . .
-RUN npm run build && npm prune --omit=dev
+# npm keeps every workspace through a prune; the tests' own package is not part of the image.
+RUN npm run build && npm prune --omit=dev && rm -rf packages/testing node_modules/@receipt-sync/testing
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production

@@ -6,7 +6,7 @@ export default defineConfig({
     exclude: ["**/node_modules/**", "**/dist/**", "test/faults/**", "test/cluster/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    globalSetup: ["test/support/scratch-root.ts"],
+    globalSetup: ["packages/testing/src/scratch-root.ts"],
     // Files run in parallel, each against its own database and queue prefix.
     pool: "forks",
   },

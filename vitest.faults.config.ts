@@ -7,7 +7,7 @@ export default defineConfig({
     include: ["test/faults/**/*.test.ts"],
     testTimeout: 120_000,
     hookTimeout: 60_000,
-    globalSetup: ["test/support/scratch-root.ts"],
+    globalSetup: ["packages/testing/src/scratch-root.ts"],
     fileParallelism: false,
   },
 });

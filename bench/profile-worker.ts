@@ -1,7 +1,6 @@
 // Profiling aid: one worker drains PACKETS packets (default 60,000) as `npm run bench` times it,
 // with NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=prof") on its command line; prints what it measured.
-import { createTestDatabase } from "../test/support/databases.js";
-import { TEST_REDIS_URL, uniquePrefix } from "../test/support/queues.js";
+import { createTestDatabase, TEST_REDIS_URL, uniquePrefix } from "@receipt-sync/testing";
 import { generateStream } from "./lib/dataset.js";
 import { measureDrain } from "./lib/pipeline-runs.js";
 

@@ -3,10 +3,19 @@ import { fork } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
-import { createTestDatabase, query } from "../test/support/databases.js";
-import { callbackQuery, receiptBody } from "../test/support/fixtures.js";
-import { freePort, startApp, waitForHttp } from "../test/support/processes.js";
-import { TEST_REDIS_URL, dropQueue, openQueue, uniquePrefix } from "../test/support/queues.js";
+import {
+  callbackQuery,
+  createTestDatabase,
+  dropQueue,
+  freePort,
+  openQueue,
+  query,
+  receiptBody,
+  startApp,
+  TEST_REDIS_URL,
+  uniquePrefix,
+  waitForHttp,
+} from "@receipt-sync/testing";
 import { measureDbCeiling } from "./lib/ceiling.js";
 import { barChartSvg } from "./lib/chart.js";
 import { generateStream } from "./lib/dataset.js";

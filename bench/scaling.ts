@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
-import { TEST_REDIS_URL } from "../test/support/queues.js";
+import { TEST_REDIS_URL } from "@receipt-sync/testing";
 import { barChartSvg } from "./lib/chart.js";
 import { generateStream } from "./lib/dataset.js";
 import { machineBusyUs } from "./lib/process-cpu.js";

@@ -1,11 +1,17 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, query, type TestDatabase } from "../test/support/databases.js";
-import { TEST_REDIS_URL, uniquePrefix } from "../test/support/queues.js";
+import {
+  compareWithDatabase,
+  createTestDatabase,
+  expectedState,
+  query,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  uniquePrefix,
+} from "@receipt-sync/testing";
 import { CEILING_SCHEMA, measureDbCeiling } from "./lib/ceiling.js";
 import { generateStream } from "./lib/dataset.js";
-import { compareWithDatabase, expectedState } from "./lib/expected-state.js";
 import { pacedLatency, summariseLatency } from "./lib/paced-latency.js";
 import { measureDrain, measureEndToEnd } from "./lib/pipeline-runs.js";
 

@@ -18,7 +18,7 @@ function run(command, args) {
 // incremental and returns at once when nothing changed.
 const generated = `${root}packages/db/src/generated/prisma/client.ts`;
 if (!existsSync(generated) || statSync(generated).mtimeMs < statSync(`${root}prisma/schema.prisma`).mtimeMs) {
-  run(process.execPath, ["scripts/prisma.mjs", "generate"]);
+  run(process.execPath, ["packages/db/scripts/prisma.mjs", "generate"]);
 }
 run(process.execPath, ["node_modules/typescript/bin/tsc", "-b"]);
 

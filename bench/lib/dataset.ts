@@ -1,12 +1,12 @@
 import { READ_RECEIPT_COMMAND, type ReceiptPacket } from "@receipt-sync/protocol";
-import { rng } from "../../test/support/fake-tencent-seed.js";
+import { rng } from "@receipt-sync/testing";
 
 /**
  * A realistic stream of read-receipt callbacks, in arrival order: `groups` groups with
  * rolling MsgSeqs, 1-3 messages and 1-5 readers per callback, some exact duplicates (Tencent's
  * retries) and some callbacks arriving after later ones. Seeded, so runs are comparable.
  */
-export type StreamOptions = {
+type StreamOptions = {
   packets: number;
   groups: number;
   seed: number;

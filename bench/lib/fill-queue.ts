@@ -1,7 +1,7 @@
-import { openDurableStore } from "@receipt-sync/ingest";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { createLogger, createShutdown } from "@receipt-sync/runtime";
-import { scratchDir } from "../../test/support/scratch-dir.js";
+import { scratchDir } from "@receipt-sync/testing";
+import { openDurableStore } from "../../apps/ingest/src/durable-store.js";
 
 /**
  * Puts `packets` into the queue as the ingest does (durable-store.ts: group commit into jobs of

@@ -1,8 +1,8 @@
 import { fork } from "node:child_process";
 import { connect, type Socket } from "node:net";
-import { completeReplyStatus } from "../../test/support/paced-load.js";
+import { completeReplyStatus } from "@receipt-sync/testing";
 
-export type LatencyOptions = {
+type LatencyOptions = {
   url: string;
   body: string;
   /** Requests per second, evenly spaced. */
@@ -75,7 +75,7 @@ function percentile(sorted: number[], q: number): number {
 }
 
 /** The probe itself, in the current process. */
-export async function probe(options: LatencyOptions): Promise<LatencyWindow> {
+async function probe(options: LatencyOptions): Promise<LatencyWindow> {
   const target = new URL(options.url);
   const body = Buffer.from(options.body);
   const request = Buffer.concat([

@@ -1,18 +1,24 @@
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { openReceiptQueue, createRedis, waitForRedis } from "@receipt-sync/queue";
 import pg from "pg";
-import { callbackQuery } from "../../test/support/fixtures.js";
-import { freePort, startApp, waitForHttp } from "../../test/support/processes.js";
-import { waitFor } from "../../test/support/wait-for.js";
+import {
+  callbackQuery,
+  compareWithDatabase,
+  type Comparison,
+  expectedState,
+  freePort,
+  startApp,
+  waitFor,
+  waitForHttp,
+} from "@receipt-sync/testing";
 import { fillQueue } from "./fill-queue.js";
-import { compareWithDatabase, expectedState, type Comparison } from "./expected-state.js";
 import { postAll, type LoadResult } from "./http-load.js";
 import { peakRssMb } from "./peak-rss.js";
 import { cpuMeter, cpuMicros, pidsNamed } from "./process-cpu.js";
 
-export type Env = { databaseUrl: string; redisUrl: string; sdkAppId: string };
+type Env = { databaseUrl: string; redisUrl: string; sdkAppId: string };
 
-export type DrainResult = Comparison & {
+type DrainResult = Comparison & {
   packets: number;
   jobs: number;
   enqueueMs: number;
@@ -100,7 +106,7 @@ export async function measureDrain(
   }
 }
 
-export type EndToEndResult = Comparison & {
+type EndToEndResult = Comparison & {
   posted: number;
   acked: number;
   load: LoadResult;

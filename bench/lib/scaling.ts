@@ -2,12 +2,16 @@ import { loadavg } from "node:os";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { openReceiptQueue, createRedis, waitForRedis } from "@receipt-sync/queue";
 import pg from "pg";
-import { createTestDatabase, query } from "../../test/support/databases.js";
-import { startApp, type RunningApp } from "../../test/support/processes.js";
-import { uniquePrefix } from "../../test/support/queues.js";
-import { waitFor } from "../../test/support/wait-for.js";
+import {
+  createTestDatabase,
+  expectedState,
+  query,
+  type RunningApp,
+  startApp,
+  uniquePrefix,
+  waitFor,
+} from "@receipt-sync/testing";
 import { measureDbCeiling } from "./ceiling.js";
-import { expectedState } from "./expected-state.js";
 import { fillQueue } from "./fill-queue.js";
 import { CpuGroups, machineBusyUs, machineInterruptUs } from "./process-cpu.js";
 
@@ -16,7 +20,7 @@ import { CpuGroups, machineBusyUs, machineInterruptUs } from "./process-cpu.js";
  * workers' backends; `postgresBackground` the server's own processes (WAL writer, checkpointer,
  * background writer, autovacuum), shared with any other database on the server.
  */
-export type CpuPerCallback = {
+type CpuPerCallback = {
   workers: number;
   postgres: number;
   postgresBackground: number;
@@ -47,7 +51,7 @@ export type ScalingPoint = {
   ledgerRowsWritten: number;
 };
 
-export type CeilingPoint = {
+type CeilingPoint = {
   packetsPerSecond: number;
   connections: number;
   batchPackets: number;

@@ -4,16 +4,30 @@ import { MAINTENANCE_QUEUE_NAME, PRUNE_SCHEDULER_ID, RECEIPT_QUEUE_NAME, createR
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { compareWithDatabase, expectedState } from "../../bench/lib/expected-state.js";
-import { createTestDatabase, query, type TestDatabase } from "../support/databases.js";
-import { APP_ID, callbackQuery, receiptPacket } from "../support/fixtures.js";
-import { freePort, REPO_ROOT, startApp, waitForHttp, type RunningApp } from "../support/processes.js";
-import { dropQueue, openQueue, TEST_REDIS_URL, uniquePrefix } from "../support/queues.js";
-import { waitFor } from "../support/wait-for.js";
+import {
+  APP_ID,
+  callbackQuery,
+  compareWithDatabase,
+  createTestDatabase,
+  dropQueue,
+  expectedState,
+  freePort,
+  openQueue,
+  query,
+  receiptPacket,
+  REPO_ROOT,
+  type RunningApp,
+  startApp,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  uniquePrefix,
+  waitFor,
+  waitForHttp,
+} from "@receipt-sync/testing";
 
 /**
  * Runs under `npm run test:cluster`, where TEST_REDIS_URL names the 3-master cluster that
- * test/support/cluster-setup.ts started (the e2e suite runs against the same cluster).
+ * packages/testing/src/cluster-setup.ts started (the e2e suite runs against the same cluster).
  */
 const clusterPorts = (process.env.TEST_REDIS_CLUSTER_PORTS ?? "").split(",").filter(Boolean).map(Number);
 const prefix = uniquePrefix();

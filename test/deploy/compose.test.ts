@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { appCommand, REPO_ROOT } from "../support/processes.js";
+import { appCommand, REPO_ROOT } from "@receipt-sync/testing";
 
 /**
  * No Docker engine runs where these tests run, so the compose file and Dockerfile are checked

@@ -2,10 +2,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { envSchema as ingestEnv } from "../../apps/ingest/src/config.js";
-import { envSchema as reconcilerEnv } from "../../apps/reconciler/src/config.js";
-import { envSchema as workerEnv } from "../../apps/worker/src/config.js";
-import { REPO_ROOT } from "../support/processes.js";
+import { envSchema as ingestEnv } from "../../apps/ingest/src/load-config.js";
+import { envSchema as reconcilerEnv } from "../../apps/reconciler/src/load-config.js";
+import { envSchema as workerEnv } from "../../apps/worker/src/load-config.js";
+import { REPO_ROOT } from "@receipt-sync/testing";
 
 /**
  * The README's configuration table, the apps' config schemas and docker-compose.yml describe

@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createIngestMetrics } from "@receipt-sync/ingest";
-import { createReconcilerMetrics } from "@receipt-sync/reconciler";
-import { createWorkerMetrics } from "@receipt-sync/worker";
 import type { Queue } from "bullmq";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { REPO_ROOT } from "../support/processes.js";
+import { REPO_ROOT } from "@receipt-sync/testing";
+import { createIngestMetrics } from "../../apps/ingest/src/ingest-metrics.js";
+import { createReconcilerMetrics } from "../../apps/reconciler/src/reconciler-metrics.js";
+import { createWorkerMetrics } from "../../apps/worker/src/worker-metrics.js";
 
 /** The observability profile as documents: Prometheus finds both apps, every panel queries a real metric. */
 type Service = { profiles?: string[]; environment?: Record<string, string>; volumes?: string[]; ports?: string[] };

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { appCommand, REPO_ROOT } from "../support/processes.js";
+import { appCommand, REPO_ROOT } from "@receipt-sync/testing";
 
 /** The reconciler as deployed: off by default, one replica, scraped, documented. */
 type Service = {
@@ -43,7 +43,7 @@ describe("the reconciler's deployment", () => {
   });
 
   it("documents every variable it reads in the README's configuration table", () => {
-    const config = readFileSync(join(REPO_ROOT, "apps/reconciler/src/config.ts"), "utf8");
+    const config = readFileSync(join(REPO_ROOT, "apps/reconciler/src/load-config.ts"), "utf8");
     const variables = [...config.matchAll(/^ {2}([A-Z][A-Z_]+): /gm)].map((m) => m[1]!);
     expect(variables.length).toBeGreaterThan(10);
     for (const name of variables) expect(readme, name).toMatch(new RegExp(`\\| \`${name}\`|\`${name}\`, `));

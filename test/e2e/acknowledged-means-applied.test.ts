@@ -3,12 +3,18 @@ import { parseReceiptPacket, type ReceiptPacket } from "@receipt-sync/protocol";
 import { checkedJob, RECEIPT_JOB_NAME, RECEIPT_JOB_OPTIONS } from "@receipt-sync/queue";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compareWithDatabase, expectedState } from "../../bench/lib/expected-state.js";
-import { query } from "../support/databases.js";
-import { APP_ID } from "../support/fixtures.js";
-import { dropQueue, failedJobCount, openQueue } from "../support/queues.js";
-import { startStack, type Stack } from "../support/stack.js";
-import { waitFor } from "../support/wait-for.js";
+import {
+  APP_ID,
+  compareWithDatabase,
+  expectedState,
+  dropQueue,
+  failedJobCount,
+  openQueue,
+  query,
+  type Stack,
+  startStack,
+  waitFor,
+} from "@receipt-sync/testing";
 
 /**
  * The promise, as a property over the whole input space and against the real processes:

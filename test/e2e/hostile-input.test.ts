@@ -1,10 +1,17 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compareWithDatabase, expectedState } from "../../bench/lib/expected-state.js";
-import { query, type TestDatabase } from "../support/databases.js";
-import { APP_ID, callbackQuery, receiptBody } from "../support/fixtures.js";
-import { startStack, type Stack } from "../support/stack.js";
-import { waitFor } from "../support/wait-for.js";
+import {
+  APP_ID,
+  callbackQuery,
+  compareWithDatabase,
+  expectedState,
+  query,
+  receiptBody,
+  type Stack,
+  startStack,
+  type TestDatabase,
+  waitFor,
+} from "@receipt-sync/testing";
 
 /** Hostile and broken input against the real processes: a clear JSON error, nothing stored, process unharmed. */
 let stack: Stack;

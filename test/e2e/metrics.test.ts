@@ -1,9 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { query, type TestDatabase } from "../support/databases.js";
-import { callbackQuery, receiptBody } from "../support/fixtures.js";
-import { freePort, waitForHttp } from "../support/processes.js";
-import { startStack, type Stack } from "../support/stack.js";
-import { waitFor } from "../support/wait-for.js";
+import {
+  callbackQuery,
+  freePort,
+  query,
+  receiptBody,
+  type Stack,
+  startStack,
+  type TestDatabase,
+  waitFor,
+  waitForHttp,
+} from "@receipt-sync/testing";
 
 /** Scrapes both apps' /metrics (the ingest's on its admin port) after real traffic and checks the counters moved as they should. */
 let stack: Stack;

@@ -1,11 +1,20 @@
 import { spawn, spawnSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
-import { adminQuery, uniqueName } from "../support/databases.js";
-import { APP_ID, callbackQuery, receiptBody } from "../support/fixtures.js";
-import { freePort, REPO_ROOT } from "../support/processes.js";
-import { dropQueue, openQueue, TEST_REDIS_URL, uniquePrefix } from "../support/queues.js";
-import { scratchDir } from "../support/scratch-dir.js";
-import { waitFor } from "../support/wait-for.js";
+import {
+  adminQuery,
+  APP_ID,
+  callbackQuery,
+  dropQueue,
+  freePort,
+  openQueue,
+  receiptBody,
+  REPO_ROOT,
+  scratchDir,
+  TEST_REDIS_URL,
+  uniqueName,
+  uniquePrefix,
+  waitFor,
+} from "@receipt-sync/testing";
 
 /** The one-machine front door: `SDKAPPID=… npm start` on a database that does not exist yet. */
 const name = uniqueName("rs_start");

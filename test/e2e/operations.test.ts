@@ -2,12 +2,17 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { TestDatabase } from "../support/databases.js";
-import { APP_ID, callbackQuery, receiptBody } from "../support/fixtures.js";
-import { REPO_ROOT } from "../support/processes.js";
-import { startStack, type Stack } from "../support/stack.js";
-import { waitFor } from "../support/wait-for.js";
-import { scratchDir } from "../support/scratch-dir.js";
+import {
+  APP_ID,
+  callbackQuery,
+  receiptBody,
+  REPO_ROOT,
+  scratchDir,
+  type Stack,
+  startStack,
+  type TestDatabase,
+  waitFor,
+} from "@receipt-sync/testing";
 
 /** The operator's tools against the real processes: replay recorded callbacks, then inspect them. */
 let stack: Stack;

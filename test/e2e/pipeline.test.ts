@@ -1,11 +1,24 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, query, type TestDatabase } from "../support/databases.js";
-import { APP_ID, callbackQuery, receiptBody } from "../support/fixtures.js";
-import { freePort, REPO_ROOT, startApp, waitForHttp } from "../support/processes.js";
-import { startStack, type Stack } from "../support/stack.js";
-import { dropQueue, openQueue, TEST_REDIS_URL, uniquePrefix } from "../support/queues.js";
-import { waitFor } from "../support/wait-for.js";
+import {
+  APP_ID,
+  callbackQuery,
+  createTestDatabase,
+  dropQueue,
+  freePort,
+  openQueue,
+  query,
+  receiptBody,
+  REPO_ROOT,
+  type Stack,
+  startApp,
+  startStack,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  uniquePrefix,
+  waitFor,
+  waitForHttp,
+} from "@receipt-sync/testing";
 
 /** The built ingest and worker as real processes, talking over real Redis and Postgres. */
 let stack: Stack;

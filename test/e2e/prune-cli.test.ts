@@ -1,7 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, query, type TestDatabase } from "../support/databases.js";
-import { REPO_ROOT } from "../support/processes.js";
+import { createTestDatabase, query, REPO_ROOT, type TestDatabase } from "@receipt-sync/testing";
 
 /** `npm run prune` as an operator runs it, against a database of its own. */
 let db: TestDatabase;

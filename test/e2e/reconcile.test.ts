@@ -1,14 +1,21 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { query } from "../support/databases.js";
-import { FakeTencent } from "../support/fake-tencent.js";
-import { rng, seedFake } from "../support/fake-tencent-seed.js";
-import { APP_ID, callbackQuery } from "../support/fixtures.js";
-import { freePort, REPO_ROOT, startApp } from "../support/processes.js";
-import { TEST_REDIS_URL } from "../support/queues.js";
-import { readCopy } from "../support/receipt-copy.js";
-import { startStack, type Stack } from "../support/stack.js";
-import { waitFor } from "../support/wait-for.js";
+import {
+  APP_ID,
+  callbackQuery,
+  FakeTencent,
+  freePort,
+  query,
+  readCopy,
+  REPO_ROOT,
+  rng,
+  seedFake,
+  type Stack,
+  startApp,
+  startStack,
+  TEST_REDIS_URL,
+  waitFor,
+} from "@receipt-sync/testing";
 
 /**
  * Tencent (the fake) holds the truth for 50 groups and 500 messages with receipts. Only some

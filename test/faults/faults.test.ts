@@ -2,15 +2,23 @@ import { READ_RECEIPT_COMMAND, type ReceiptPacket } from "@receipt-sync/protocol
 import { openReceiptQueue } from "@receipt-sync/queue";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compareWithDatabase, expectedState } from "../../bench/lib/expected-state.js";
-import { createTestDatabase, query, type TestDatabase } from "../support/databases.js";
-import { callbackQuery } from "../support/fixtures.js";
-import { freePort, startApp, waitForHttp, type RunningApp } from "../support/processes.js";
-import { uniquePrefix } from "../support/queues.js";
-import { TestRedisServer } from "../support/redis-server.js";
-import { TcpProxy } from "../support/tcp-proxy.js";
-import { waitFor } from "../support/wait-for.js";
-import { scratchDir } from "../support/scratch-dir.js";
+import {
+  callbackQuery,
+  compareWithDatabase,
+  createTestDatabase,
+  expectedState,
+  freePort,
+  query,
+  type RunningApp,
+  scratchDir,
+  startApp,
+  TcpProxy,
+  type TestDatabase,
+  TestRedisServer,
+  uniquePrefix,
+  waitFor,
+  waitForHttp,
+} from "@receipt-sync/testing";
 
 /**
  * Breaks real parts while callbacks stream in, then compares what the ingest acknowledged

@@ -5,15 +5,27 @@ import { READ_RECEIPT_COMMAND, type ReceiptPacket } from "@receipt-sync/protocol
 import { openReceiptQueue } from "@receipt-sync/queue";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compareWithDatabase, expectedState, type Comparison } from "../../bench/lib/expected-state.js";
-import { createTestDatabase, type TestDatabase } from "../support/databases.js";
-import { callbackQuery } from "../support/fixtures.js";
-import { pacedLoad, summariseLoad, type LoadSummary } from "../support/paced-load.js";
-import { freePort, startApp, type RunningApp } from "../support/processes.js";
-import { openQueue, dropQueue, TEST_REDIS_URL, uniquePrefix } from "../support/queues.js";
-import { TestRedisServer } from "../support/redis-server.js";
-import { scratchDir } from "../support/scratch-dir.js";
-import { waitFor } from "../support/wait-for.js";
+import {
+  callbackQuery,
+  compareWithDatabase,
+  type Comparison,
+  createTestDatabase,
+  dropQueue,
+  expectedState,
+  freePort,
+  type LoadSummary,
+  openQueue,
+  pacedLoad,
+  type RunningApp,
+  scratchDir,
+  startApp,
+  summariseLoad,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  TestRedisServer,
+  uniquePrefix,
+  waitFor,
+} from "@receipt-sync/testing";
 
 /**
  * The ingest's outage path at full load, with real parts: its own redis-server that is down

@@ -1,15 +1,25 @@
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { openDurableStore, type DurableStore } from "@receipt-sync/ingest";
 import { openReceiptQueue, createRedis } from "@receipt-sync/queue";
 import { createLogger, createShutdown } from "@receipt-sync/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compareWithDatabase, expectedState } from "../../bench/lib/expected-state.js";
-import { createTestDatabase, query, type TestDatabase } from "../support/databases.js";
-import { receiptPacket } from "../support/fixtures.js";
-import { freePort, startApp, type RunningApp } from "../support/processes.js";
-import { dropQueue, openQueue, TEST_REDIS_URL, uniquePrefix } from "../support/queues.js";
-import { waitFor } from "../support/wait-for.js";
-import { scratchDir } from "../support/scratch-dir.js";
+import {
+  compareWithDatabase,
+  createTestDatabase,
+  dropQueue,
+  expectedState,
+  freePort,
+  openQueue,
+  query,
+  receiptPacket,
+  type RunningApp,
+  scratchDir,
+  startApp,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  uniquePrefix,
+  waitFor,
+} from "@receipt-sync/testing";
+import { openDurableStore, type DurableStore } from "../../apps/ingest/src/durable-store.js";
 
 /**
  * A million ledger rows and their readers, past a 30-day retention, pruned by the worker's

@@ -2,15 +2,21 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { READ_RECEIPT_COMMAND, type ReceiptPacket } from "@receipt-sync/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compareWithDatabase, expectedState } from "../../bench/lib/expected-state.js";
-import { createTestDatabase, type TestDatabase } from "../support/databases.js";
-import { callbackQuery } from "../support/fixtures.js";
-import { freePort, startApp, type RunningApp } from "../support/processes.js";
-import { uniquePrefix } from "../support/queues.js";
-import { RoundRobinProxy } from "../support/round-robin-proxy.js";
-import { TestRedisServer } from "../support/redis-server.js";
-import { scratchDir } from "../support/scratch-dir.js";
-import { waitFor } from "../support/wait-for.js";
+import {
+  callbackQuery,
+  compareWithDatabase,
+  createTestDatabase,
+  expectedState,
+  freePort,
+  RoundRobinProxy,
+  scratchDir,
+  startApp,
+  TestRedisServer,
+  uniquePrefix,
+  waitFor,
+  type RunningApp,
+  type TestDatabase,
+} from "@receipt-sync/testing";
 
 /**
  * Two ingests behind one port, each spooling into its own directory under one SPOOL_DIR, while

@@ -5,11 +5,11 @@ import { ExpressAdapter } from "@bull-board/express";
 import type { Queue } from "bullmq";
 import express, { type RequestHandler } from "express";
 import type { Readiness } from "./durable-store.js";
-import type { IngestMetrics } from "./metrics.js";
+import type { IngestMetrics } from "./ingest-metrics.js";
 
-export const BULL_BOARD_PATH = "/admin/queues";
+const BULL_BOARD_PATH = "/admin/queues";
 
-export type AdminAppDeps = {
+type AdminAppDeps = {
   metrics: IngestMetrics;
   readiness: () => Readiness;
   /** Bull Board for this queue, behind basic auth; absent, the route does not exist. */

@@ -2,18 +2,26 @@ import { computeSign } from "@receipt-sync/protocol";
 import type { Queue } from "bullmq";
 import type { ReceiptJobData } from "@receipt-sync/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { APP_ID, callbackQuery, receiptBody } from "../../../test/support/fixtures.js";
-import { dropQueue, openQueue, queuedPackets, TEST_REDIS_URL, uniquePrefix } from "../../../test/support/queues.js";
-import { loadConfig, type IngestConfig } from "./config.js";
-import { startIngest, type Ingest } from "./build-ingest.js";
+import {
+  APP_ID,
+  callbackQuery,
+  dropQueue,
+  openQueue,
+  queuedPackets,
+  receiptBody,
+  scratchDir,
+  TEST_REDIS_URL,
+  uniquePrefix,
+  waitFor,
+} from "@receipt-sync/testing";
+import { loadConfig, type IngestConfig } from "./load-config.js";
+import { startIngest, type Ingest } from "./start-ingest.js";
 import { createApp } from "./create-app.js";
-import { createIngestMetrics } from "./metrics.js";
+import { createIngestMetrics } from "./ingest-metrics.js";
 import type { StoredIn } from "./durable-store.js";
 import { MeteredStore } from "./metered-store.js";
 import { createLogger } from "@receipt-sync/runtime";
 import type { Server } from "node:http";
-import { scratchDir } from "../../../test/support/scratch-dir.js";
-import { waitFor } from "../../../test/support/wait-for.js";
 
 const TOKEN = "test-token";
 const OK = { ActionStatus: "OK", ErrorInfo: "", ErrorCode: 0 };

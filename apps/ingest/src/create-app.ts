@@ -3,10 +3,10 @@ import type { Logger } from "@receipt-sync/runtime";
 import express, { type ErrorRequestHandler } from "express";
 import { checkCaller, handleCallback, type CallbackDeps } from "./handle-callback.js";
 import type { Readiness } from "./durable-store.js";
-import type { IngestMetrics } from "./metrics.js";
+import type { IngestMetrics } from "./ingest-metrics.js";
 import { createReplier, type CallbackOutcome } from "./reply.js";
 
-export type AppDeps = {
+type AppDeps = {
   callbackPath: string;
   bodyLimitBytes: number;
   /** Proxy hops whose X-Forwarded-For entry is believed (Express's `trust proxy`); 0: none. */

@@ -2,11 +2,16 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createLogger, createShutdown } from "@receipt-sync/runtime";
 import { afterEach, describe, expect, it } from "vitest";
-import { receiptPacket } from "../../../test/support/fixtures.js";
-import { dropQueue, openQueue, queuedPackets, uniquePrefix } from "../../../test/support/queues.js";
-import { TestRedisServer } from "../../../test/support/redis-server.js";
-import { scratchDir } from "../../../test/support/scratch-dir.js";
-import { waitFor } from "../../../test/support/wait-for.js";
+import {
+  dropQueue,
+  openQueue,
+  queuedPackets,
+  receiptPacket,
+  scratchDir,
+  TestRedisServer,
+  uniquePrefix,
+  waitFor,
+} from "@receipt-sync/testing";
 import { openDurableStore, type DurableStore, type DurableStoreOptions } from "./durable-store.js";
 
 const log = createLogger({ name: "durable-store-test", level: "silent" });

@@ -9,7 +9,7 @@ import {
   type RequestOverLimit,
 } from "@receipt-sync/protocol";
 import type { MeteredStore } from "./metered-store.js";
-import { handleRateLimitAlert } from "./rate-limit-alert.js";
+import { handleRateLimitAlert } from "./handle-rate-limit-alert.js";
 import type { CallbackOutcome } from "./reply.js";
 import { isAllowedSource } from "./source-allowlist.js";
 
@@ -27,9 +27,9 @@ export type CallbackDeps = {
 };
 
 /** The caller's address, read only when an allowlist is set (Express's req.ip is a getter that parses X-Forwarded-For). */
-export type CallerSource = { readonly ip?: string | undefined };
+type CallerSource = { readonly ip?: string | undefined };
 
-export type CheckedCaller = { ok: true; query: CallbackQuery } | { ok: false; outcome: CallbackOutcome };
+type CheckedCaller = { ok: true; query: CallbackQuery } | { ok: false; outcome: CallbackOutcome };
 
 /**
  * Everything that can be decided before the body is read, so a stranger's megabyte is never

@@ -3,7 +3,7 @@ import { TimeoutError, withTimeout, type Logger } from "@receipt-sync/runtime";
 
 export type BreakerState = "open" | "closed";
 
-export type RedisBreakerOptions = {
+type RedisBreakerOptions = {
   /** The producer's connection: the one the adds go through. */
   redis: RedisClient;
   /** While open, a PING is tried this often (one at a time). */
@@ -25,7 +25,7 @@ export type RedisBreakerOptions = {
  *
  * After a timeout the connection is dropped and made anew: a command written to a hung socket
  * stays in ioredis' reply queue, payload and all, until Redis answers or the socket closes.
- * With maxRetriesPerRequest 0 (connection.ts) closing it rejects and frees them, and the new
+ * With maxRetriesPerRequest 0 (the queue package's create-redis.ts) closing it rejects and frees them, and the new
  * connection is not "ready" (so probes fail at once, adding nothing) until Redis answers.
  */
 export class RedisBreaker {

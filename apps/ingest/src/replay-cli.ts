@@ -2,7 +2,8 @@
 // one `{"query": {...} | "a=b&..", "body": {...}}` per line, to an ingest, for backfills and drills.
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { parseArgs } from "node:util";
+import { fromInvocationDir, loadConfigOrExit, parseCliArgs, parseEnv } from "@receipt-sync/runtime";
+import { z } from "zod";
 
 const USAGE = "usage: npm run replay -- <file.jsonl> [--url http://127.0.0.1:3000/callback] [--concurrency 8]";
 
@@ -41,19 +42,17 @@ function progress(final = false): void {
   );
 }
 
-let parsed;
-try {
-  parsed = parseArgs({ allowPositionals: true, options: { url: { type: "string" }, concurrency: { type: "string" } } });
-} catch (error) {
-  console.error(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
-  process.exit(2);
-}
-const [file] = parsed.positionals;
-if (!file) {
+const parsed = parseCliArgs({ url: { type: "string" }, concurrency: { type: "string" } }, USAGE, true);
+const [fileArg] = parsed.positionals;
+if (!fileArg) {
   console.error(USAGE);
   process.exit(2);
 }
-const url = parsed.values.url ?? process.env.INGEST_URL ?? "http://127.0.0.1:3000/callback";
+const file = fromInvocationDir(fileArg);
+const { INGEST_URL } = loadConfigOrExit((env) =>
+  parseEnv(z.object({ INGEST_URL: z.string().default("http://127.0.0.1:3000/callback") }), env),
+);
+const url = parsed.values.url ?? INGEST_URL;
 const concurrency = Number(parsed.values.concurrency ?? 8);
 
 // A first pass counts the lines, so the progress bar knows its end; records stream in the second.

@@ -2,7 +2,7 @@ import { ErrorCodes, OK_REPLY, failReply, type TencentReply } from "@receipt-syn
 import { secondsSince, type Logger } from "@receipt-sync/runtime";
 import type { Response } from "express";
 import type { StoredIn } from "./durable-store.js";
-import type { IngestMetrics } from "./metrics.js";
+import type { IngestMetrics } from "./ingest-metrics.js";
 
 /**
  * What became of one request on the webhook port, from the handler, the body parser or the
@@ -23,7 +23,7 @@ export type CallbackOutcome =
   /** A bug: the cause is logged, never sent. */
   | { kind: "internal"; cause: unknown };
 
-export type HttpReply = { status: number; body: TencentReply; headers?: Record<string, string> };
+type HttpReply = { status: number; body: TencentReply; headers?: Record<string, string> };
 
 const OK_HTTP_REPLY: HttpReply = Object.freeze({ status: 200, body: OK_REPLY });
 

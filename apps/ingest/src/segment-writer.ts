@@ -4,7 +4,7 @@ import { join } from "node:path";
 export type Segment = { name: string; path: string; packets: number; bytes: number };
 
 /** What the writer tells its spool: lines synced, a segment closed, a size learnt after a failure. */
-export type SegmentEvents = {
+type SegmentEvents = {
   synced: (packets: number, bytes: number) => void;
   sealed: (segment: Segment) => void;
   resized: (deltaBytes: number) => void;

@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "@receipt-sync/runtime";
 import { describe, expect, it } from "vitest";
-import { scratchDir } from "../../../test/support/scratch-dir.js";
+import { scratchDir } from "@receipt-sync/testing";
 import { lockSpoolDir, SpoolLockedError } from "./spool-lock.js";
 
 const log = createLogger({ name: "spool-lock-test", level: "silent" });

@@ -5,8 +5,7 @@ import { join } from "node:path";
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { createLogger } from "@receipt-sync/runtime";
 import { afterEach, describe, expect, it } from "vitest";
-import { receiptPacket } from "../../../test/support/fixtures.js";
-import { scratchDir } from "../../../test/support/scratch-dir.js";
+import { receiptPacket, scratchDir } from "@receipt-sync/testing";
 import { Spool } from "./spool.js";
 import { startSpoolSweeper, type SpoolSweeper } from "./spool-sweeper.js";
 

@@ -4,9 +4,8 @@ import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { createLogger } from "@receipt-sync/runtime";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { receiptPacket } from "../../../test/support/fixtures.js";
+import { receiptPacket, scratchDir } from "@receipt-sync/testing";
 import { Spool, SpoolFullError } from "./spool.js";
-import { scratchDir } from "../../../test/support/scratch-dir.js";
 
 const log = createLogger({ name: "spool-test", level: "silent" });
 const packet = (i: number, readers = ["读者"]) =>

@@ -21,7 +21,7 @@ import { lockSpoolDir, type SpoolLock } from "./spool-lock.js";
  * synced, before its appends resolve, and shrinks by a segment's own count when that segment
  * is deleted, never by what a re-drive happened to read.
  */
-export type SpoolOptions = {
+type SpoolOptions = {
   dir: string;
   maxBytes: number;
   /** A segment that reaches this size is closed and a new one opened. */
@@ -39,7 +39,7 @@ export class SpoolFullError extends Error {}
 /** Another ingest took this spool's directory over: nothing more may be acknowledged from it. */
 export class SpoolTakenError extends Error {}
 
-export const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
+const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
 const GROUP_BYTES = 1024 * 1024;
 
 /** An adopted segment's bytes were on the volume already, under the budget of the ingest that wrote it. */

@@ -3,7 +3,7 @@ import type { Logger } from "@receipt-sync/runtime";
 import type { CallBudget } from "./call-budget.js";
 
 /** While Tencent's over-limit alert is in force for an app, its calls keep to this share of the budget. */
-export const ALERT_SHARE = 0.25;
+const ALERT_SHARE = 0.25;
 const DEFAULT_POLL_MS = 5000;
 const REDIS_TIMEOUT_MS = 1000;
 

@@ -2,8 +2,8 @@ import type { Logger } from "@receipt-sync/runtime";
 import type { RedisClient } from "@receipt-sync/queue";
 import { AlertWatch } from "./alert-watch.js";
 import { CallBudget, realClock } from "./call-budget.js";
-import type { ReconcilerConfig } from "./config.js";
-import type { ReconcilerMetrics } from "./metrics.js";
+import type { ReconcilerConfig } from "./load-config.js";
+import type { ReconcilerMetrics } from "./reconciler-metrics.js";
 import { TencentClient } from "./tencent-client.js";
 import { UserSigCache } from "./user-sig-cache.js";
 

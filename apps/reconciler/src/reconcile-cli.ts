@@ -4,7 +4,7 @@ import { createDatabase } from "@receipt-sync/db";
 import { createRedis, waitForRedis } from "@receipt-sync/queue";
 import { createLogger, loadConfigOrExit, parseCliArgs, usageError } from "@receipt-sync/runtime";
 import { createAppSession } from "./app-session.js";
-import { loadConfig } from "./config.js";
+import { loadConfig } from "./load-config.js";
 import { differenceTable, parseDuration, progressBar, summaryLine } from "./format-report.js";
 import { runPass } from "./run-pass.js";
 
@@ -31,9 +31,10 @@ if (seq !== undefined && !/^[0-9]{1,15}$/.test(seq)) fail("--seq must be a MsgSe
 const sinceMs = since === undefined ? undefined : parseDuration(since);
 if (since !== undefined && sinceMs === undefined) fail("--since must be a duration such as 90s, 30m, 6h or 2d");
 
-// The service's own configuration; SDKAPPID does not limit which app is named here.
-const config = loadConfigOrExit((env) => loadConfig({ ...env, SDKAPPID: app }));
-const log = createLogger({ name: "reconcile", level: process.env.LOG_LEVEL ?? "warn" });
+// The service's own configuration; SDKAPPID does not limit which app is named here, and logs
+// stay quiet unless LOG_LEVEL asks for more.
+const config = loadConfigOrExit((env) => loadConfig({ ...env, LOG_LEVEL: env.LOG_LEVEL || "warn", SDKAPPID: app }));
+const log = createLogger({ name: "reconcile", level: config.logLevel });
 const db = createDatabase({ databaseUrl: config.databaseUrl, poolMax: 2 });
 const redis = createRedis(config.redisUrl, "producer");
 redis.on("error", () => undefined); // no Redis means no over-limit alerts to honour, nothing more

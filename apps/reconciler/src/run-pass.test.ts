@@ -1,10 +1,14 @@
 import { applyReceipts, createDatabase } from "@receipt-sync/db";
 import { afterEach, describe, expect, it } from "vitest";
-import { query } from "../../../test/support/databases.js";
-import { FakeTencent, type FakeTencentOptions } from "../../../test/support/fake-tencent.js";
-import { seedFake } from "../../../test/support/fake-tencent-seed.js";
-import { packetOf, readCopy } from "../../../test/support/receipt-copy.js";
-import { useTestDatabase } from "../../../test/support/test-database.js";
+import {
+  FakeTencent,
+  type FakeTencentOptions,
+  packetOf,
+  query,
+  readCopy,
+  seedFake,
+  useTestDatabase,
+} from "@receipt-sync/testing";
 import { CallBudget, realClock } from "./call-budget.js";
 import { runPass, type PassOptions } from "./run-pass.js";
 import { TencentClient } from "./tencent-client.js";

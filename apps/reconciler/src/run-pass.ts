@@ -45,7 +45,7 @@ export type PassReport = {
   stopped?: Stop;
 };
 
-export type PassDeps = { db: Database; client: TencentClient; nowMs: () => number; events?: PassEvents };
+type PassDeps = { db: Database; client: TencentClient; nowMs: () => number; events?: PassEvents };
 
 type GroupPlan = { group: ActiveGroup; nextMsgSeq: number | undefined };
 

@@ -17,7 +17,7 @@ export type CallResult<T> =
 /** What one attempt came back with: Tencent's ErrorCode, or what stood in for one. */
 export type AttemptCode = number | "http_4xx" | "http_5xx" | "timeout" | "network" | "bad_reply";
 
-export type TencentClientDeps = {
+type TencentClientDeps = {
   baseUrl: string;
   sdkAppId: string;
   identifier: string;

@@ -1,7 +1,7 @@
 import { genUserSig } from "@receipt-sync/protocol";
 
 /** A UserSig lives a day (Tencent's recommended minimum) and is replaced an hour before it ends. */
-export const USER_SIG_LIFETIME_SECONDS = 86_400;
+const USER_SIG_LIFETIME_SECONDS = 86_400;
 const RENEW_BEFORE_MS = 3600_000;
 
 /**

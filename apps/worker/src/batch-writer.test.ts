@@ -2,11 +2,9 @@ import { applyReceipts, createDatabase, quarantineCallbacks } from "@receipt-syn
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { query } from "../../../test/support/databases.js";
-import { receiptPacket } from "../../../test/support/fixtures.js";
+import { query, receiptPacket, useTestDatabase } from "@receipt-sync/testing";
 import { BatchWriter } from "./batch-writer.js";
 import { classifyDbError } from "./classify-db-error.js";
-import { useTestDatabase } from "../../../test/support/test-database.js";
 
 const database = useTestDatabase(createDatabase, {
   poolMax: 2,

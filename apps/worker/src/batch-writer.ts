@@ -6,7 +6,7 @@ import { classifyDbError, type ClassifiedFailure } from "./classify-db-error.js"
 
 /**
  * A callback the database refused on its own. Packets stamped by the ingest reach the writer
- * unparsed (process-job.ts), so the schema gets its say here: a packet it rejects is kept as
+ * unparsed (create-job-processor.ts), so the schema gets its say here: a packet it rejects is kept as
  * invalid, with the schema's reason and the database's SQLSTATE.
  */
 function culpritEntry(packet: ReceiptPacket, failure: ClassifiedFailure): QuarantineEntry {
@@ -19,7 +19,7 @@ function culpritEntry(packet: ReceiptPacket, failure: ClassifiedFailure): Quaran
 /** What one batch's isolation has learnt: whether any part committed, and which callbacks failed alone. */
 type Isolation = { committed: boolean; culprits: { packet: ReceiptPacket; failure: ClassifiedFailure }[] };
 
-export type BatchWriterOptions = {
+type BatchWriterOptions = {
   /** Write lanes, each owning a share of the groups with one transaction in flight. */
   lanes: number;
   /** Most callbacks of ordinary size (see receiptPacketWeight) written in one transaction; shares submitted meanwhile are merged up to this. */

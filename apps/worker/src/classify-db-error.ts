@@ -14,7 +14,7 @@ import { sqlStateOf } from "@receipt-sync/db";
  *   is quarantined only if the error recurs for it alone while others in the batch commit:
  *   when nothing commits, the fault is the server's and the job is retried instead.
  */
-export type FailureKind = "transient" | "timeout" | "data" | "unknown";
+type FailureKind = "transient" | "timeout" | "data" | "unknown";
 
 export type ClassifiedFailure = { kind: FailureKind; sqlState: string | null; error: Error };
 

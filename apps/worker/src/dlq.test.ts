@@ -3,10 +3,15 @@ import { RECEIPT_JOB_NAME, RECEIPT_JOB_OPTIONS, RECEIPT_QUEUE_NAME } from "@rece
 import { UnrecoverableError, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { receiptPacket } from "../../../test/support/fixtures.js";
-import { REPO_ROOT } from "../../../test/support/processes.js";
-import { dropQueue, openQueue, TEST_REDIS_URL, uniquePrefix } from "../../../test/support/queues.js";
-import { waitFor } from "../../../test/support/wait-for.js";
+import {
+  dropQueue,
+  openQueue,
+  receiptPacket,
+  REPO_ROOT,
+  TEST_REDIS_URL,
+  uniquePrefix,
+  waitFor,
+} from "@receipt-sync/testing";
 
 const prefix = uniquePrefix();
 const queue = openQueue(prefix);

@@ -1,7 +1,7 @@
 import type { Queue } from "bullmq";
 
 /** What an operator needs to decide about a failed job, without dumping its packets. */
-export type FailedJob = { id: string; failedAt: string | null; attempts: number; packets: number; reason: string };
+type FailedJob = { id: string; failedAt: string | null; attempts: number; packets: number; reason: string };
 
 export async function listFailed(queue: Queue, limit = 1000): Promise<FailedJob[]> {
   const jobs = await queue.getFailed(0, limit - 1);

@@ -1,9 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { query } from "../../../test/support/databases.js";
-import { receiptPacket } from "../../../test/support/fixtures.js";
+import { query, receiptPacket, useTestDatabase } from "@receipt-sync/testing";
 import { applyReceipts } from "./apply-receipts.js";
-import { createDatabase } from "./create-client.js";
-import { useTestDatabase } from "../../../test/support/test-database.js";
+import { createDatabase } from "./create-database.js";
 
 const database = useTestDatabase(createDatabase, {
   poolMax: 12,

@@ -1,8 +1,8 @@
 import type { ReceiptPacket } from "@receipt-sync/protocol";
-import type { Database } from "./create-client.js";
+import type { Database } from "./create-database.js";
 import { receiptColumnsOf } from "./receipt-sql.js";
 
-export type ApplyResult = { messages: number; readers: number; newEvents: number };
+type ApplyResult = { messages: number; readers: number; newEvents: number };
 
 /**
  * Writes a batch of packets in one transaction with one set-based statement per table

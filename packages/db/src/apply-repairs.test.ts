@@ -1,11 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { query } from "../../../test/support/databases.js";
-import { APP_ID, receiptPacket } from "../../../test/support/fixtures.js";
+import { APP_ID, query, receiptPacket, useTestDatabase } from "@receipt-sync/testing";
 import { applyReceipts } from "./apply-receipts.js";
 import { applyRepairs, type Repair } from "./apply-repairs.js";
 import { findActiveGroups, findStoredReceipts } from "./reconcile-queries.js";
-import { createDatabase } from "./create-client.js";
-import { useTestDatabase } from "../../../test/support/test-database.js";
+import { createDatabase } from "./create-database.js";
 
 const database = useTestDatabase(createDatabase, {
   poolMax: 4,

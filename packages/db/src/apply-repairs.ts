@@ -1,4 +1,4 @@
-import type { Database } from "./create-client.js";
+import type { Database } from "./create-database.js";
 import { arrayLiteral, ReceiptColumns } from "./receipt-sql.js";
 import { messageKey, receiptDifferences, type Difference, type ReceiptState } from "./receipt-differences.js";
 import { findStoredReceipts } from "./reconcile-queries.js";
@@ -22,7 +22,7 @@ export type Repair = {
   readersFetchedAtMs?: number;
 };
 
-export type AppliedRepair = {
+type AppliedRepair = {
   groupId: string;
   msgSeq: number;
   differences: Difference[];

@@ -1,6 +1,6 @@
-import type { Database } from "./create-client.js";
+import type { Database } from "./create-database.js";
 
-export type MessageReceipt = {
+type MessageReceipt = {
   msgSeq: string;
   groupType: string;
   readNum: number;

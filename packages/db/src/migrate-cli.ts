@@ -1,13 +1,15 @@
 // `npm run db:migrate`: applies prisma/migrations without Prisma's native schema engine.
-import { loadCliConfig } from "./cli-config.js";
+import { fromInvocationDir } from "@receipt-sync/runtime";
+import { z } from "zod";
+import { loadCliConfig } from "./load-cli-config.js";
 import { migrate } from "./migrate.js";
 
-const { databaseUrl } = loadCliConfig();
+const { DATABASE_URL: databaseUrl, MIGRATIONS_DIR } = loadCliConfig({ MIGRATIONS_DIR: z.string().optional() });
 
 try {
   const result = await migrate({
     databaseUrl,
-    migrationsDir: process.env.MIGRATIONS_DIR || undefined,
+    migrationsDir: MIGRATIONS_DIR === undefined ? undefined : fromInvocationDir(MIGRATIONS_DIR),
     log: (line) => console.log(line),
   });
   console.log(`migrations: ${result.applied.length} applied, ${result.alreadyApplied.length} already applied`);

@@ -5,7 +5,7 @@ import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createTestDatabase, query, type TestDatabase } from "../../../test/support/databases.js";
+import { createTestDatabase, query, type TestDatabase } from "@receipt-sync/testing";
 import { DEFAULT_MIGRATIONS_DIR, migrate, readMigrations } from "./migrate.js";
 
 const cleanup: (() => Promise<void>)[] = [];

@@ -24,8 +24,8 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 )`;
 
-export type Migration = { name: string; sql: string; checksum: string };
-export type MigrateResult = { applied: string[]; alreadyApplied: string[] };
+type Migration = { name: string; sql: string; checksum: string };
+type MigrateResult = { applied: string[]; alreadyApplied: string[] };
 
 export async function readMigrations(migrationsDir: string): Promise<Migration[]> {
   const entries = await readdir(migrationsDir, { withFileTypes: true });

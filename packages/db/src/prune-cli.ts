@@ -1,38 +1,30 @@
 // `npm run prune -- [--days N] [--batch-rows N] [--pause-ms N]`: one prune run now, as the
 // worker's scheduled job does it (RETENTION_DAYS unless --days). Safe beside running workers.
-import { parseArgs } from "node:util";
-import { loadCliConfig } from "./cli-config.js";
-import { createDatabase } from "./create-client.js";
-import { pruneExpired, RETENTION_DAY_MS, type PrunedRows } from "./prune.js";
+import { parseCliArgs, usageError } from "@receipt-sync/runtime";
+import { loadCliConfig } from "./load-cli-config.js";
+import { createDatabase } from "./create-database.js";
+import { envRetentionDays, pruneExpired, RETENTION_DAY_MS, type PrunedRows } from "./prune-expired.js";
 
 const USAGE =
   "usage: npm run prune -- [--days N] [--batch-rows 500] [--pause-ms 100]   (--days defaults to RETENTION_DAYS)";
 
-function fail(message: string): never {
-  console.error(message);
-  process.exit(2);
-}
+const fail: (message: string) => never = usageError(USAGE);
 
 function wholeNumber(name: string, text: string | undefined, min: number): number | undefined {
   if (text === undefined || text === "") return undefined;
-  if (!/^[0-9]+$/.test(text) || Number(text) < min) fail(`${name} must be a whole number from ${min}\n${USAGE}`);
+  if (!/^[0-9]+$/.test(text) || Number(text) < min) fail(`${name} must be a whole number from ${min}`);
   return Number(text);
 }
 
-let values;
-try {
-  ({ values } = parseArgs({
-    options: { days: { type: "string" }, "batch-rows": { type: "string" }, "pause-ms": { type: "string" } },
-  }));
-} catch (error) {
-  fail(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
-}
-const days = wholeNumber("--days", values.days, 1) ?? wholeNumber("RETENTION_DAYS", process.env.RETENTION_DAYS, 1);
-if (days === undefined)
-  fail(`nothing to do: RETENTION_DAYS is unset (keep for ever) and no --days was given\n${USAGE}`);
+const { values } = parseCliArgs(
+  { days: { type: "string" }, "batch-rows": { type: "string" }, "pause-ms": { type: "string" } },
+  USAGE,
+);
+const { DATABASE_URL: databaseUrl, RETENTION_DAYS } = loadCliConfig({ RETENTION_DAYS: envRetentionDays });
+const days = wholeNumber("--days", values.days, 1) ?? RETENTION_DAYS;
+if (days === undefined) fail("nothing to do: RETENTION_DAYS is unset (keep for ever) and no --days was given");
 const batchRows = wholeNumber("--batch-rows", values["batch-rows"], 1);
 const pauseMs = wholeNumber("--pause-ms", values["pause-ms"], 0);
-const { databaseUrl } = loadCliConfig();
 
 const cutoffMs = Date.now() - days * RETENTION_DAY_MS;
 const stopping = new AbortController();

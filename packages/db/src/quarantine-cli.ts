@@ -1,26 +1,20 @@
 // `npm run quarantine -- list [--json] | retry [id...] | purge [id...]`: callbacks that could not be written.
-import { parseArgs } from "node:util";
-import { loadCliConfig } from "./cli-config.js";
-import { createDatabase } from "./create-client.js";
+import { parseCliArgs, usageError } from "@receipt-sync/runtime";
+import { loadCliConfig } from "./load-cli-config.js";
+import { createDatabase } from "./create-database.js";
 import { listQuarantined, purgeQuarantined, retryQuarantined } from "./quarantine.js";
 
 const USAGE = "usage: npm run quarantine -- list [--json] | retry [id...] | purge [id...]";
 
-function fail(message: string): never {
-  console.error(message);
+const fail: (message: string) => never = usageError(USAGE);
+const parsed = parseCliArgs({ json: { type: "boolean" } }, USAGE, true);
+const [command, ...ids] = parsed.positionals;
+if (!command || !["list", "retry", "purge"].includes(command)) {
+  console.error(USAGE);
   process.exit(2);
 }
-
-let parsed;
-try {
-  parsed = parseArgs({ allowPositionals: true, options: { json: { type: "boolean" } } });
-} catch (error) {
-  fail(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
-}
-const [command, ...ids] = parsed.positionals;
-if (!command || !["list", "retry", "purge"].includes(command)) fail(USAGE);
-if (ids.some((id) => !/^[0-9]{1,18}$/.test(id))) fail(`ids are whole numbers, as list shows them\n${USAGE}`);
-const { databaseUrl } = loadCliConfig();
+if (ids.some((id) => !/^[0-9]{1,18}$/.test(id))) fail("ids are whole numbers, as list shows them");
+const { DATABASE_URL: databaseUrl } = loadCliConfig();
 
 const db = createDatabase({ databaseUrl, poolMax: 1 });
 try {

@@ -1,11 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { query } from "../../../test/support/databases.js";
-import { receiptPacket } from "../../../test/support/fixtures.js";
-import { REPO_ROOT } from "../../../test/support/processes.js";
+import { query, receiptPacket, REPO_ROOT, useTestDatabase } from "@receipt-sync/testing";
 import { quarantineCallbacks } from "./quarantine.js";
-import { createDatabase } from "./create-client.js";
-import { useTestDatabase } from "../../../test/support/test-database.js";
+import { createDatabase } from "./create-database.js";
 
 const database = useTestDatabase(createDatabase, {
   poolMax: 1,

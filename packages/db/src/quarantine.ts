@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { isStorableText, parseReceiptPacket } from "@receipt-sync/protocol";
-import type { Database } from "./create-client.js";
+import type { Database } from "./create-database.js";
 import { arrayLiteral, receiptColumnsOf } from "./receipt-sql.js";
 
 /**
@@ -10,11 +10,11 @@ import { arrayLiteral, receiptColumnsOf } from "./receipt-sql.js";
  * NUL and lone surrogates), the jsonb copy only when Postgres can hold it, the error text
  * made well-formed.
  */
-export type QuarantineReason = "invalid_payload" | "rejected_by_database";
+type QuarantineReason = "invalid_payload" | "rejected_by_database";
 
 export type QuarantineEntry = { raw: unknown; reason: QuarantineReason; error: string; sqlState: string | null };
 
-export type QuarantinedCallback = {
+type QuarantinedCallback = {
   id: string;
   reason: string;
   error: string;
@@ -98,7 +98,7 @@ export async function purgeQuarantined(db: Database, ids: readonly string[] = []
   return result.count;
 }
 
-export type RetryOutcome = { id: string; result: "applied" | "still_invalid" | "still_rejected"; error?: string };
+type RetryOutcome = { id: string; result: "applied" | "still_invalid" | "still_rejected"; error?: string };
 
 /**
  * Re-applies quarantined callbacks with the current code (e.g. after an upgrade that fixed

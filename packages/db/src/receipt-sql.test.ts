@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, query, type TestDatabase } from "../../../test/support/databases.js";
+import { createTestDatabase, query, type TestDatabase } from "@receipt-sync/testing";
 import { arrayLiteral } from "./receipt-sql.js";
 
 let testDb: TestDatabase;

@@ -21,7 +21,7 @@ import type { ReceiptPacket } from "@receipt-sync/protocol";
  * Each column travels as one text parameter holding a Postgres array literal, cast back to its
  * array type in SQL. Prisma handles one string where it would walk thousands of elements.
  */
-export type Statement = { sql: string; params: string[] };
+type Statement = { sql: string; params: string[] };
 
 // Milliseconds since epoch -> timestamptz, exactly (no float division by 1000).
 const fromMs = (column: string) => `(timestamptz 'epoch' + ${column} * interval '1 millisecond')`;

@@ -1,7 +1,7 @@
 // `npm run receipts -- --app <SdkAppid> --group <GroupId> [--seq <MsgSeq>] [--limit N] [--json]`
 import { parseCliArgs, usageError } from "@receipt-sync/runtime";
-import { loadCliConfig } from "./cli-config.js";
-import { createDatabase } from "./create-client.js";
+import { loadCliConfig } from "./load-cli-config.js";
+import { createDatabase } from "./create-database.js";
 import { findReceipts } from "./find-receipts.js";
 
 const USAGE = "usage: npm run receipts -- --app <SdkAppid> --group <GroupId> [--seq <MsgSeq>] [--limit N] [--json]";
@@ -22,7 +22,7 @@ if (!app || !/^[0-9]{1,18}$/.test(app)) fail("--app must be a numeric SdkAppid")
 if (!group) fail("--group is required");
 if (seq !== undefined && !/^[0-9]{1,19}$/.test(seq)) fail("--seq must be a MsgSeq (a whole number)");
 if (limit !== undefined && !/^[1-9][0-9]{0,4}$/.test(limit)) fail("--limit must be a whole number from 1");
-const { databaseUrl } = loadCliConfig();
+const { DATABASE_URL: databaseUrl } = loadCliConfig();
 
 const db = createDatabase({ databaseUrl, poolMax: 1 });
 try {

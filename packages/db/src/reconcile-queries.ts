@@ -1,4 +1,4 @@
-import type { Database } from "./create-client.js";
+import type { Database } from "./create-database.js";
 import { arrayLiteral } from "./receipt-sql.js";
 import { messageKey, type ReceiptState } from "./receipt-differences.js";
 
@@ -84,7 +84,7 @@ const STORED_READERS = `
     JOIN group_message_readers m ON m.sdk_app_id = $1::bigint AND m.group_id = k.grp AND m.msg_seq = k.seq
    ORDER BY m.member_account`;
 
-export type MessageRef = { groupId: string; msgSeq: number };
+type MessageRef = { groupId: string; msgSeq: number };
 
 type Queryable = Pick<Database, "$queryRawUnsafe">;
 

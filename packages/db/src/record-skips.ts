@@ -1,4 +1,4 @@
-import type { Database } from "./create-client.js";
+import type { Database } from "./create-database.js";
 
 /** Something the reconciler gave up on: a whole group (msgSeq null) or one message. */
 export type Skip = { groupId: string; msgSeq: number | null; api: string; errorCode: number; errorInfo: string };

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, query, type TestDatabase } from "../../../test/support/databases.js";
+import { createTestDatabase, query, type TestDatabase } from "@receipt-sync/testing";
 
 /**
  * schema.prisma and prisma/migrations must describe the same tables. Prisma's native engine

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { receiptPacket } from "../../../test/support/fixtures.js";
+import { receiptPacket } from "@receipt-sync/testing";
 import { laneOf, splitByLane } from "./write-lanes.js";
 
 const packet = (groupId: string, sdkAppId = "1400000001", eventTimeMs = 1) =>

@@ -4,16 +4,16 @@ import { storableText } from "./storable-text.js";
 export const READ_RECEIPT_COMMAND = "Group.CallbackAfterReadReceipt";
 
 /** Read receipts exist only in groups of at most 200 members; the cap leaves room and stops abuse. */
-export const MAX_READERS_PER_MESSAGE = 1000;
+const MAX_READERS_PER_MESSAGE = 1000;
 /**
  * Readers in one callback: 50 messages (the most the REST API marks at once) in a group of 200.
  * It also bounds what one callback costs the worker in memory and time.
  */
-export const MAX_READERS_PER_PACKET = 10_000;
+const MAX_READERS_PER_PACKET = 10_000;
 /** The REST API marks at most 50 MsgSeqs per call; clients send fewer. */
-export const MAX_MESSAGES_PER_PACKET = 1000;
+const MAX_MESSAGES_PER_PACKET = 1000;
 /** 9999-12-31T23:59:59.999Z: anything later is not a timestamp a client produced. */
-export const MAX_EVENT_TIME_MS = 253_402_300_799_999;
+const MAX_EVENT_TIME_MS = 253_402_300_799_999;
 const POSTGRES_INT_MAX = 2_147_483_647;
 
 /** An SDKAppID as Tencent writes it: digits, stored as BIGINT. */
@@ -41,9 +41,9 @@ const eventTimeMs = z
   ])
   .pipe(z.int().min(1).max(MAX_EVENT_TIME_MS, "is beyond the year 9999"));
 
-export const readReceiptMemberSchema = z.object({ Member_Account: storableText(128) });
+const readReceiptMemberSchema = z.object({ Member_Account: storableText(128) });
 
-export const groupMsgReceiptSchema = z.object({
+const groupMsgReceiptSchema = z.object({
   MsgSeq: z.int().min(0),
   ReadNum: count,
   UnreadNum: count,
@@ -67,6 +67,3 @@ export const readReceiptCallbackSchema = z.object({
     ),
   EventTime: eventTimeMs,
 });
-
-export type ReadReceiptCallback = z.output<typeof readReceiptCallbackSchema>;
-export type GroupMsgReceipt = z.output<typeof groupMsgReceiptSchema>;

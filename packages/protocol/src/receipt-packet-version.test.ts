@@ -15,7 +15,7 @@ import { RECEIPT_PACKET_SCHEMA_VERSION } from "./receipt-packet.js";
 const SCHEMA_SOURCES = ["receipt-packet.ts", "read-receipt.ts", "storable-text.ts"];
 const PINNED = {
   version: 1,
-  fingerprint: "a08a589fe4aa586237b3ae1a7bad5590cd72907a6cf747c3a55a0f2f364d455a",
+  fingerprint: "58a0c7180988137d03353c47ff7d62df8292a988806722f43ea140bb3faad271",
 };
 
 function schemaFingerprint(): string {

@@ -4,7 +4,7 @@ import { readReceiptCallbackSchema, sdkAppIdSchema } from "./read-receipt.js";
 import { optionalStorableText } from "./storable-text.js";
 
 /** ClientIP and OptPlatform are stored as free text; an IPv6 address fits easily. */
-export const MAX_QUERY_TEXT_CHARS = 64;
+const MAX_QUERY_TEXT_CHARS = 64;
 
 /**
  * One callback as it travels from ingest to worker: the body plus what only the URL and the
@@ -13,7 +13,7 @@ export const MAX_QUERY_TEXT_CHARS = 64;
  * of a job with the same schema. Parsing is idempotent over JSON (its output, serialised and
  * parsed again, passes unchanged), so what the ingest acknowledged is what the worker reads.
  */
-export const receiptPacketSchema = z.object({
+const receiptPacketSchema = z.object({
   sdkAppId: sdkAppIdSchema,
   clientIp: optionalStorableText(MAX_QUERY_TEXT_CHARS),
   optPlatform: optionalStorableText(MAX_QUERY_TEXT_CHARS),

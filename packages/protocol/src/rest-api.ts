@@ -102,11 +102,6 @@ export const historySchema = z.object({
   IsFinished: flag.optional(),
 });
 
-export type ReceiptCounts = z.output<typeof receiptCountsSchema>;
-export type ReceiptDetail = z.output<typeof receiptDetailSchema>;
-export type GroupInfo = z.output<typeof groupInfoSchema>;
-export type History = z.output<typeof historySchema>;
-
 /**
  * What to do about an ErrorCode:
  * - `rate_limited`, `unavailable`: back off and retry;
@@ -116,7 +111,7 @@ export type History = z.output<typeof historySchema>;
  * - `group_gone`: record it and skip the group;
  * - `skip`: invalid parameter or a code not in the docs: record it and skip the item.
  */
-export type RestErrorClass = "rate_limited" | "unavailable" | "sig_expired" | "configuration" | "group_gone" | "skip";
+type RestErrorClass = "rate_limited" | "unavailable" | "sig_expired" | "configuration" | "group_gone" | "skip";
 
 const ERROR_CLASSES: Record<number, RestErrorClass> = {
   60007: "rate_limited",

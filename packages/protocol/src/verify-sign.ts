@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 
 /** Tencent rejects nothing itself; we reject requests signed more than this far from now. */
-export const SIGN_WINDOW_SECONDS = 60;
+const SIGN_WINDOW_SECONDS = 60;
 
-export type SignCheck =
+type SignCheck =
   | { ok: true }
   | {
       ok: false;

@@ -18,7 +18,7 @@ export const RECEIPT_JOB_NAME = "apply-receipts";
  * its neighbours down with it. The stamp is any value: one this worker cannot read only means
  * a parse.
  */
-export const receiptJobSchema = z.object({
+const receiptJobSchema = z.object({
   packets: z.array(z.unknown()).min(1),
   packetSchema: z.unknown().optional(),
 });
@@ -84,7 +84,7 @@ export const MAX_TRIES = 300;
 
 /**
  * The worker retries a job whose write failed for a transient reason itself (see the worker's
- * process-job.ts), on receiptRetryDelayMs, whatever these options say: 300 tries outlast a
+ * create-job-processor.ts), on receiptRetryDelayMs, whatever these options say: 300 tries outlast a
  * Postgres outage of 24 h 18 min (a test computes the figure) before a job lands in the failed
  * set, where `npm run dlq` can re-drive it. The options below only matter for an unexpected
  * error, and use BullMQ's built-in backoff so that any worker version can run these jobs.

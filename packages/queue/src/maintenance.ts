@@ -11,8 +11,8 @@ export const MAINTENANCE_QUEUE_NAME = "maintenance";
 export const PRUNE_JOB_NAME = "prune-expired";
 export const PRUNE_SCHEDULER_ID = "prune-expired";
 
-export const pruneJobSchema = z.object({ retentionDays: z.int().min(1) });
-export type PruneJobData = z.output<typeof pruneJobSchema>;
+const pruneJobSchema = z.object({ retentionDays: z.int().min(1) });
+type PruneJobData = z.output<typeof pruneJobSchema>;
 
 export function parsePruneJob(data: unknown): ParseResult<PruneJobData> {
   return parseWith(pruneJobSchema, data);

@@ -1,5 +1,5 @@
 import { withTimeout } from "@receipt-sync/runtime";
-import type { RedisClient } from "./connection.js";
+import type { RedisClient } from "./create-redis.js";
 
 /**
  * Tencent's `Alert.RequestOverLimit` callback reaches the ingest; the reconciler, which makes
@@ -7,7 +7,7 @@ import type { RedisClient } from "./connection.js";
  * deployments sharing a Redis keep apart) and the reconciler slows down while it exists.
  * Every alert renews the key's lifetime: the slow-down ends a while after the last alert.
  */
-export const RATE_LIMIT_ALERT_TTL_MS = 5 * 60_000;
+const RATE_LIMIT_ALERT_TTL_MS = 5 * 60_000;
 
 export function rateLimitAlertKey(prefix: string, sdkAppId: string): string {
   return `${prefix}:tencent:request-over-limit:${sdkAppId}`;

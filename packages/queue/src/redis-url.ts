@@ -7,7 +7,7 @@ import { z } from "zod";
  * `rediss-cluster://` for TLS. The listed nodes are only seeds: the client learns the rest from
  * CLUSTER SLOTS, so a few masters (or the managed service's configuration endpoint) suffice.
  */
-export type RedisTarget =
+type RedisTarget =
   | { mode: "standalone"; url: string }
   | { mode: "cluster"; nodes: { host: string; port: number }[]; username?: string; password?: string; tls: boolean };
 
@@ -46,7 +46,7 @@ export function isClusterUrl(url: string): boolean {
   return parsed.ok && parsed.target.mode === "cluster";
 }
 
-export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 
 /** `REDIS_URL` in every app's and CLI's config schema. */
 export const envRedisUrl = z
@@ -65,9 +65,9 @@ export const envQueuePrefix = z
   .optional();
 
 /** The prefix an existing plain-Redis deployment has always used; its keys stay where they are. */
-export const DEFAULT_QUEUE_PREFIX = "receipt-sync";
+const DEFAULT_QUEUE_PREFIX = "receipt-sync";
 /** The default on a cluster: the same name, hash-tagged. */
-export const DEFAULT_CLUSTER_QUEUE_PREFIX = "{receipt-sync}";
+const DEFAULT_CLUSTER_QUEUE_PREFIX = "{receipt-sync}";
 
 /**
  * The hash tag Redis Cluster hashes a key by: the text between the first `{` and the next `}`,

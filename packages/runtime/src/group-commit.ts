@@ -1,4 +1,4 @@
-export type GroupCommitOptions<T> = {
+type GroupCommitOptions<T> = {
   /** Persists a group of items; resolves when all of them are durable. */
   commit: (items: T[]) => Promise<void>;
   /** Upper bound on the summed size of one group. */

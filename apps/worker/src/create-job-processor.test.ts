@@ -1,0 +1,110 @@
+import { checkedJob, RECEIPT_JOB_NAME, RECEIPT_QUEUE_NAME } from "@receipt-sync/queue";
+import { Worker, type Job } from "bullmq";
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, it } from "vitest";
+import { dropQueue, openQueue, receiptPacket, TEST_REDIS_URL, uniquePrefix, waitFor } from "@receipt-sync/testing";
+import { createJobProcessor, type JobWriter } from "./create-job-processor.js";
+
+const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
+const started: { worker: Worker; queue: ReturnType<typeof openQueue> }[] = [];
+afterAll(async () => {
+  for (const { worker, queue } of started) {
+    await worker.close();
+    await dropQueue(queue);
+  }
+  await connection.quit();
+});
+
+/** A worker running the job processor with `writer`, on a queue of its own. */
+function run(writer: JobWriter, maxTries: number) {
+  const prefix = uniquePrefix();
+  const retries: number[] = [];
+  const processor = createJobProcessor(writer, {
+    maxTries,
+    delayMs: () => 20,
+    onRetry: (job: Job) => retries.push(job.attemptsStarted),
+  });
+  const entry = { worker: new Worker(RECEIPT_QUEUE_NAME, processor, { connection, prefix }), queue: openQueue(prefix) };
+  started.push(entry);
+  return { retries, queue: entry.queue };
+}
+
+const packet = receiptPacket({ eventTimeMs: 1, messages: [{ seq: 1, read: 1, unread: 0 }] });
+// What a version before this retry policy added: 12 attempts, uncapped exponential backoff.
+const OLD_OPTIONS = {
+  attempts: 12,
+  backoff: { type: "exponential", delay: 60_000 },
+  removeOnComplete: true,
+  removeOnFail: false,
+};
+
+describe("job retries", () => {
+  it("retries a transient failure on its own schedule, whatever options the job was added with", async () => {
+    let calls = 0;
+    const { retries, queue } = run(
+      {
+        write: async () => {
+          if (++calls <= 3) throw new Error("connection lost");
+        },
+        quarantine: async () => {},
+      },
+      10,
+    );
+    const job = await queue.add(RECEIPT_JOB_NAME, { packets: [packet] }, OLD_OPTIONS);
+    await waitFor("the job to complete", async () => (await queue.getJob(job.id!)) === undefined, { timeoutMs: 5000 });
+    expect(calls).toBe(4);
+    expect(retries).toEqual([1, 2, 3]); // 20 ms apart, not BullMQ's 60 s, 120 s, 240 s
+  });
+
+  it("moves a job to the failed set after the last try, saying why", async () => {
+    const { retries, queue } = run(
+      { write: () => Promise.reject(new Error("connection lost")), quarantine: async () => {} },
+      3,
+    );
+    const job = await queue.add(RECEIPT_JOB_NAME, { packets: [packet] }, OLD_OPTIONS);
+    const failed = await waitFor(
+      "the job in the failed set",
+      async () => (await queue.getJobState(job.id!)) === "failed" && (await queue.getJob(job.id!)),
+      { timeoutMs: 5000 },
+    );
+    expect(failed.failedReason).toBe("gave up after 3 tries: connection lost");
+    expect(retries.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("packet checks", () => {
+  it("takes packets as they are only under a stamp of this schema version made for exactly them", async () => {
+    // The schema drops keys it does not know, so a parse shows in what the writer gets.
+    const marked = { ...packet, unknownKey: true };
+    const stamp = checkedJob([marked as typeof packet]).packetSchema as string;
+    const seen: unknown[][] = [];
+    const quarantined: unknown[] = [];
+    const { queue } = run(
+      {
+        write: async (packets) => void seen.push([...packets]),
+        quarantine: async (entries) => void quarantined.push(...entries.map((e) => e.raw)),
+      },
+      1,
+    );
+    const edited = { ...marked, receipt: { ...marked.receipt, GroupMsgReceiptList: [null] } };
+    const jobs = [
+      { packets: [marked], packetSchema: stamp }, // as the ingest built it: taken as it is
+      { packets: [marked] }, // no stamp
+      { packets: [marked], packetSchema: `9${stamp}` }, // another version
+      { packets: [marked], packetSchema: 1 }, // a stamp this worker cannot read
+      { packets: [{ ...marked, optPlatform: "Web" }], packetSchema: stamp }, // edited after stamping
+      { packets: [edited, marked], packetSchema: stamp }, // a stamp copied onto other packets
+    ];
+    for (const data of jobs) await queue.add(RECEIPT_JOB_NAME, data);
+    await waitFor("every job written", () => seen.length === jobs.length, { timeoutMs: 5000 });
+    expect(seen.map((packets) => packets.map((p) => "unknownKey" in (p as object)))).toEqual([
+      [true],
+      [false],
+      [false],
+      [false],
+      [false],
+      [false],
+    ]);
+    expect(quarantined).toEqual([edited]);
+  });
+});

@@ -1,0 +1,77 @@
+import type { QuarantineEntry } from "@receipt-sync/db";
+import { parseReceiptPacket, type ReceiptPacket } from "@receipt-sync/protocol";
+import { MAX_TRIES, parseReceiptJob, receiptRetryDelayMs, trustedPackets } from "@receipt-sync/queue";
+import { DelayedError, UnrecoverableError, type Job } from "bullmq";
+
+export type JobWriter = {
+  /** Resolves once every packet is applied or quarantined; rejects when the job should be retried. */
+  write: (packets: readonly ReceiptPacket[]) => Promise<void>;
+  quarantine: (entries: QuarantineEntry[]) => Promise<void>;
+};
+
+/**
+ * Hands a job's packets to the batch writer. Packets the ingest built with this worker's packet
+ * schema version are taken as they are: parsing is idempotent, so a second parse would return
+ * them unchanged, at more CPU than the rest of the packet's handling. Every other packet is
+ * checked with the schema on its own. One that fails (an older or foreign producer, a
+ * hand-made job, an unreadable spool line) would fail the same way on every retry: it is
+ * quarantined, and the rest of the job is written. The job completes once every packet is
+ * written or quarantined, so the failed set only holds jobs that ran out of retries for
+ * transient reasons.
+ */
+type RetryPolicy = {
+  maxTries: number;
+  delayMs: (triesMade: number) => number;
+  /** Told of each retry scheduled (metrics, logs). */
+  onRetry?: (job: Job, error: Error, delayMs: number) => void;
+};
+
+/**
+ * A job whose write failed for a transient reason is tried again on our own schedule (see
+ * receiptRetryDelayMs), counted by the job's starts, whatever options the job was added with:
+ * jobs queued by an older version (12 tries, uncapped backoff) get the same 24 hours as new
+ * ones. After the last try it goes to the failed set, for `npm run dlq`.
+ */
+const DEFAULT_RETRY: RetryPolicy = { maxTries: MAX_TRIES, delayMs: receiptRetryDelayMs };
+
+export function createJobProcessor(
+  writer: JobWriter,
+  retry: RetryPolicy = DEFAULT_RETRY,
+): (job: Job, token?: string) => Promise<void> {
+  return async (job, token) => {
+    const envelope = parseReceiptJob(job.data);
+    if (!envelope.ok) {
+      await writer.quarantine([
+        { raw: job.data, reason: "invalid_payload", error: `job ${job.id}: ${envelope.error}`, sqlState: null },
+      ]);
+      return;
+    }
+    const valid = trustedPackets(envelope.value) ?? (await checkEach(envelope.value.packets, writer));
+    if (valid.length === 0) return;
+    try {
+      await writer.write(valid);
+    } catch (error) {
+      const cause = error instanceof Error ? error : new Error(String(error));
+      const triesMade = job.attemptsStarted;
+      if (triesMade >= retry.maxTries)
+        throw new UnrecoverableError(`gave up after ${triesMade} tries: ${cause.message}`);
+      const delayMs = retry.delayMs(triesMade);
+      await job.moveToDelayed(Date.now() + delayMs, token);
+      retry.onRetry?.(job, cause, delayMs);
+      throw new DelayedError();
+    }
+  };
+}
+
+/** The packets that pass the schema; the others are quarantined. */
+async function checkEach(values: readonly unknown[], writer: JobWriter): Promise<ReceiptPacket[]> {
+  const valid: ReceiptPacket[] = [];
+  const invalid: QuarantineEntry[] = [];
+  for (const raw of values) {
+    const parsed = parseReceiptPacket(raw);
+    if (parsed.ok) valid.push(parsed.value);
+    else invalid.push({ raw, reason: "invalid_payload", error: parsed.error, sqlState: null });
+  }
+  if (invalid.length > 0) await writer.quarantine(invalid);
+  return valid;
+}

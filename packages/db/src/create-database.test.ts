@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, receiptPacket, TcpProxy, type TestDatabase } from "@receipt-sync/testing";
+import { applyReceipts } from "./apply-receipts.js";
+import { createDatabase, type Database } from "./create-database.js";
+
+let testDb: TestDatabase;
+let proxy: TcpProxy;
+let db: Database;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  const url = new URL(testDb.url);
+  proxy = await TcpProxy.start(Number(url.port || 5432), url.hostname);
+  url.hostname = "127.0.0.1";
+  url.port = String(proxy.port);
+  db = createDatabase({ databaseUrl: url.toString(), poolMax: 2, transactionTimeoutMs: 800, statementTimeoutMs: 500 });
+});
+afterAll(async () => {
+  await db.$disconnect();
+  await proxy.close();
+  await testDb.drop();
+});
+
+const packet = (i: number) =>
+  receiptPacket({ groupId: "silent", eventTimeMs: i, messages: [{ seq: i, read: 1, unread: 0 }] });
+
+describe("createDatabase", () => {
+  it("fails a write whose connection went silent within the transaction deadline, and the retry uses a fresh connection", async () => {
+    await applyReceipts(db, [packet(1)]); // both ends of the proxy are open and warm
+    proxy.silenceOpen();
+    const startedMs = performance.now();
+    await expect(applyReceipts(db, [packet(2)])).rejects.toThrow();
+    const waitedMs = performance.now() - startedMs;
+    expect(waitedMs).toBeGreaterThanOrEqual(700);
+    expect(waitedMs).toBeLessThan(3000);
+    await expect(applyReceipts(db, [packet(3)])).resolves.toMatchObject({ messages: 1 });
+  });
+
+  it("lets Postgres cancel a statement that runs past the statement timeout", async () => {
+    const error = await db.$executeRawUnsafe("SELECT pg_sleep(2)").catch((e: unknown) => e);
+    expect(JSON.stringify(error)).toContain("57014");
+  });
+});

@@ -1,0 +1,73 @@
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import { PrismaClient } from "./generated/prisma/client.js";
+
+export type Database = PrismaClient;
+
+type DatabaseOptions = {
+  databaseUrl: string;
+  /** Connections in the pool; a worker needs about one per concurrent batch. */
+  poolMax?: number;
+  /** A connection attempt that has not succeeded by then fails. */
+  connectTimeoutMs?: number;
+  /** Postgres cancels a statement running longer (server side, `statement_timeout`). */
+  statementTimeoutMs?: number;
+  /**
+   * A connection checked out longer than this (one transaction, however many statements) is
+   * destroyed, so its query fails and the caller can retry on a fresh one. Postgres ends a
+   * session left idle inside a transaction as long (`idle_in_transaction_session_timeout`),
+   * which frees the row locks a vanished client held.
+   */
+  transactionTimeoutMs?: number;
+};
+
+/**
+ * Prisma Client over node-postgres: no native query engine, so it runs wherever Node runs.
+ *
+ * Invariant: no database call waits for ever. A connection that goes silent (a dead NAT entry,
+ * a failover: no RST, no FIN) never errors by itself, and TCP keepalive cannot see it when a
+ * middlebox still answers for the peer. So every checkout has a deadline: past it the socket
+ * is destroyed, the statement fails as a lost connection (transient: the job is retried), and
+ * the pool drops the client instead of handing the dead socket out again.
+ */
+export function createDatabase(options: DatabaseOptions): Database {
+  const {
+    databaseUrl,
+    poolMax = 10,
+    connectTimeoutMs = 5_000,
+    statementTimeoutMs = 15_000,
+    transactionTimeoutMs = 20_000,
+  } = options;
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: poolMax,
+    connectionTimeoutMillis: connectTimeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    statement_timeout: statementTimeoutMs,
+    idle_in_transaction_session_timeout: transactionTimeoutMs,
+  });
+  const deadlines = new Map<pg.PoolClient, NodeJS.Timeout>();
+  pool.on("acquire", (client) => {
+    const timer = setTimeout(() => {
+      deadlines.delete(client);
+      const stream = (client as unknown as { connection?: { stream?: { destroy: (error?: Error) => void } } })
+        .connection?.stream;
+      stream?.destroy(
+        new Error(`connection held for more than ${transactionTimeoutMs} ms; closed so the write can be retried`),
+      );
+    }, transactionTimeoutMs);
+    timer.unref();
+    deadlines.set(client, timer);
+  });
+  pool.on("release", (_error, client) => {
+    clearTimeout(deadlines.get(client));
+    deadlines.delete(client);
+  });
+  // Prisma's own transaction deadlines (5 s by default) follow the same settings: waiting for
+  // a pooled connection as long as connecting may take, running as long as a transaction may.
+  return new PrismaClient({
+    adapter: new PrismaPg(pool, { disposeExternalPool: true }),
+    transactionOptions: { maxWait: connectTimeoutMs, timeout: transactionTimeoutMs },
+  });
+}

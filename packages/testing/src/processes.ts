@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { waitFor } from "./wait-for.js";
+import { scratchDir } from "./scratch-dir.js";
+
+export const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+
+export type RunningApp = {
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves with the exit code once the process has ended by itself. */
+  exited: Promise<number | null>;
+  /** Sends `signal` (if still running) and resolves with the exit code. */
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+};
+
+/** Asks the kernel for a free loopback port. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
+    });
+  });
+}
+
+/**
+ * The node command line of each app, run from the repository root: its package's `start` script
+ * (what `npm run start:<name>` runs), with the script's path made relative to the root.
+ */
+export function appCommand(name: "ingest" | "worker" | "reconciler"): string[] {
+  const manifest = `${REPO_ROOT}/apps/${name}/package.json`;
+  const scripts = JSON.parse(readFileSync(manifest, "utf8")).scripts as Record<string, string>;
+  const [node, ...args] = scripts.start!.split(" ");
+  if (node !== "node") throw new Error(`the start script of apps/${name} does not start with node`);
+  return args.map((arg) => (arg.startsWith("-") ? arg : `apps/${name}/${arg}`));
+}
+
+// Apps still running when the test process exits (a test that failed before its cleanup, a
+// timeout) are killed with it rather than left listening, holding ports and spool locks.
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+/**
+ * Starts a built app exactly as `npm run start:<name>` does, with only the given env (and
+ * `nodeFlags` before the script, e.g. `--cpu-prof`). Without a SPOOL_DIR in `env` it gets a
+ * spool directory of its own, removed when the process exits.
+ */
+export function startApp(
+  name: "ingest" | "worker" | "reconciler",
+  env: Record<string, string>,
+  nodeFlags: readonly string[] = [],
+): RunningApp {
+  let output = "";
+  const ownSpoolDir = env.SPOOL_DIR === undefined ? scratchDir("spool") : undefined;
+  const child = spawn(process.execPath, [...nodeFlags, ...appCommand(name)], {
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH ?? "",
+      LOG_LEVEL: "warn",
+      ...(ownSpoolDir ? { SPOOL_DIR: ownSpoolDir } : {}),
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      if (ownSpoolDir) rmSync(ownSpoolDir, { recursive: true, force: true });
+      resolve(code);
+    }),
+  );
+  return {
+    child,
+    output: () => output,
+    exited,
+    stop: async (signal = "SIGTERM") => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Resolves once `url` answers 200. */
+export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<void> {
+  await waitFor(`${url} to answer 200`, async () => (await fetch(url)).status === 200, { timeoutMs, intervalMs: 50 });
+}
