@@ -1,5 +1,6 @@
 // Profiling aid: one worker drains PACKETS packets (default 60,000) as `npm run bench` times it,
-// with NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=prof") on its command line; prints what it measured.
+// with NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=prof") on its command line and WORKER_ENV
+// (JSON, e.g. '{"DB_WRITE_CONCURRENCY":"3"}') in its environment; prints what it measured.
 import { createTestDatabase, TEST_REDIS_URL, uniquePrefix } from "@receipt-sync/testing";
 import { generateStream } from "./lib/dataset.js";
 import { measureDrain } from "./lib/pipeline-runs.js";
@@ -14,7 +15,10 @@ try {
     sdkAppId,
     prefix: uniquePrefix(),
     packets,
-    workerNodeFlags: (process.env.NODE_FLAGS ?? "").split(" ").filter(Boolean),
+    worker: {
+      env: JSON.parse(process.env.WORKER_ENV ?? "{}") as Record<string, string>,
+      nodeFlags: (process.env.NODE_FLAGS ?? "").split(" ").filter(Boolean),
+    },
   });
   console.log(
     JSON.stringify({

@@ -37,7 +37,12 @@ type DrainResult = Comparison & {
  * set-up does.
  */
 export async function measureDrain(
-  env: Env & { prefix: string; packets: readonly ReceiptPacket[]; workerNodeFlags?: readonly string[] },
+  env: Env & {
+    prefix: string;
+    packets: readonly ReceiptPacket[];
+    /** Extra settings and node flags for the worker (profiling, trying settings). */
+    worker?: { env?: Record<string, string>; nodeFlags?: readonly string[] };
+  },
 ): Promise<DrainResult> {
   const redis = createRedis(env.redisUrl, "producer");
   await waitForRedis(redis, 5000);
@@ -48,8 +53,14 @@ export async function measureDrain(
 
   const worker = startApp(
     "worker",
-    { DATABASE_URL: env.databaseUrl, REDIS_URL: env.redisUrl, QUEUE_PREFIX: env.prefix, LOG_LEVEL: "info" },
-    env.workerNodeFlags,
+    {
+      DATABASE_URL: env.databaseUrl,
+      REDIS_URL: env.redisUrl,
+      QUEUE_PREFIX: env.prefix,
+      LOG_LEVEL: "info",
+      ...env.worker?.env,
+    },
+    env.worker?.nodeFlags,
   );
   let workerPeakRssMb = 0;
   let workerCpuMicros = 0;
