@@ -10,6 +10,7 @@ import {
   startApp,
   waitFor,
   waitForHttp,
+  waitForLog,
 } from "@receipt-sync/testing";
 import { fillQueue } from "./fill-queue.js";
 import { postAll, type LoadResult } from "./http-load.js";
@@ -65,10 +66,7 @@ export async function measureDrain(
   let workerPeakRssMb = 0;
   let workerCpuMicros = 0;
   try {
-    await waitFor("the worker to be ready", () => worker.output().includes('"worker ready"'), {
-      timeoutMs: 30_000,
-      intervalMs: 10,
-    });
+    await waitForLog(worker, "worker ready");
     const postgresCpu = cpuMeter(() => pidsNamed("postgres"));
     const redisCpu = cpuMeter(() => pidsNamed("redis-server", `:${new URL(env.redisUrl).port || 6379}`));
     postgresCpu.start();

@@ -6,7 +6,7 @@ export { FakeTencent, type FakeTencentOptions } from "./fake-tencent.js";
 export { rng, seedFake } from "./fake-tencent-seed.js";
 export { APP_ID, callbackQuery, receiptBody, receiptPacket } from "./fixtures.js";
 export { completeReplyStatus, pacedLoad, summariseLoad, type LoadSummary } from "./paced-load.js";
-export { appCommand, freePort, REPO_ROOT, startApp, waitForHttp, type RunningApp } from "./processes.js";
+export { appCommand, freePort, REPO_ROOT, startApp, waitForHttp, waitForLog, type RunningApp } from "./processes.js";
 export { dropQueue, failedJobCount, openQueue, queuedPackets, TEST_REDIS_URL, uniquePrefix } from "./queues.js";
 export { packetOf, readCopy } from "./receipt-copy.js";
 export { TestRedisServer } from "./redis-server.js";

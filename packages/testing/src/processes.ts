@@ -91,6 +91,23 @@ export function startApp(
   };
 }
 
+/**
+ * Resolves once the app has logged `message` (a pino `msg`, e.g. "worker ready"); start it with
+ * LOG_LEVEL=info for info lines. Fails if the app exits first.
+ */
+export async function waitForLog(app: RunningApp, message: string, timeoutMs = 30_000): Promise<void> {
+  const line = `"msg":${JSON.stringify(message)}`;
+  await waitFor(
+    `${message} in the app's log`,
+    () => {
+      if (app.child.exitCode !== null)
+        throw new Error(`exited with ${app.child.exitCode}: ${app.output().slice(-500)}`);
+      return app.output().includes(line);
+    },
+    { timeoutMs, intervalMs: 20 },
+  );
+}
+
 /** Resolves once `url` answers 200. */
 export async function waitForHttp(url: string, timeoutMs = 15_000): Promise<void> {
   await waitFor(`${url} to answer 200`, async () => (await fetch(url)).status === 200, { timeoutMs, intervalMs: 50 });
