@@ -9,16 +9,6 @@ export type JobWriter = {
   quarantine: (entries: QuarantineEntry[]) => Promise<void>;
 };
 
-/**
- * Hands a job's packets to the batch writer. Packets the ingest built with this worker's packet
- * schema version are taken as they are: parsing is idempotent, so a second parse would return
- * them unchanged, at more CPU than the rest of the packet's handling. Every other packet is
- * checked with the schema on its own. One that fails (an older or foreign producer, a
- * hand-made job, an unreadable spool line) would fail the same way on every retry: it is
- * quarantined, and the rest of the job is written. The job completes once every packet is
- * written or quarantined, so the failed set only holds jobs that ran out of retries for
- * transient reasons.
- */
 type RetryPolicy = {
   maxTries: number;
   delayMs: (triesMade: number) => number;
@@ -34,6 +24,16 @@ type RetryPolicy = {
  */
 const DEFAULT_RETRY: RetryPolicy = { maxTries: MAX_TRIES, delayMs: receiptRetryDelayMs };
 
+/**
+ * Hands a job's packets to the batch writer. Packets of a job whose stamp is this schema
+ * version's and matches them (trustedPackets) are taken as they are: parsing is idempotent, so
+ * a second parse would return them unchanged, and it cost the worker more CPU per packet than
+ * checking the stamp. Every other packet is checked with the schema on its own. One that fails
+ * (an older or foreign producer, a job made or edited by hand, an unreadable spool line) would
+ * fail the same way on every retry: it is quarantined, and the rest of the job is written. The
+ * job completes once every packet is written or quarantined, so the failed set only holds jobs
+ * that ran out of retries for transient reasons.
+ */
 export function createJobProcessor(
   writer: JobWriter,
   retry: RetryPolicy = DEFAULT_RETRY,
