@@ -6,7 +6,7 @@ import pg from "pg";
 export const CEILING_SCHEMA = "bench_ceiling";
 
 /**
- * The database ceiling: the same set-based statements the worker runs, in the same lanes,
+ * The database ceiling: the same set-based statement the worker runs, in the same lanes,
  * sent straight through node-postgres with no queue, no Prisma and no job bookkeeping, into a
  * scratch schema.
  */
@@ -55,9 +55,8 @@ export async function measureDbCeiling(options: {
       const client = await pool.connect();
       try {
         for (const batch of batches) {
-          await client.query("BEGIN");
-          for (const { sql, params } of receiptColumnsOf(batch).statements()) await client.query(sql, params);
-          await client.query("COMMIT");
+          const statement = receiptColumnsOf(batch).statement();
+          if (statement) await client.query(statement.sql, statement.params);
         }
       } finally {
         client.release();

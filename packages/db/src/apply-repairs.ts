@@ -37,7 +37,7 @@ const INSERT_AUDIT = `
     FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[]) AS t(grp, seq, diff, before, after, fetched_ms)`;
 
 /**
- * Merges Tencent's answers through the very statements callbacks use (receipt-sql.ts), so a
+ * Merges Tencent's answers through the very statement callbacks use (receipt-sql.ts), so a
  * repair and a callback may interleave in any order and end the same: counts keep the newest
  * snapshot (a repair's is dated at the fetch, and a later callback supersedes it), readers
  * keep their earliest read_at (a reader first found by the API gets the fetch time, which an
@@ -59,8 +59,8 @@ export async function applyRepairs(
   return db.$transaction(
     async (tx) => {
       const before = await findStoredReceipts(tx, sdkAppId, refs);
-      for (const { sql, params } of repairColumns(sdkAppId, repairs).statements())
-        await tx.$executeRawUnsafe(sql, ...params);
+      const statement = repairColumns(sdkAppId, repairs).statement();
+      if (statement) await tx.$executeRawUnsafe(statement.sql, ...statement.params);
       const after = await findStoredReceipts(tx, sdkAppId, refs);
 
       const applied: AppliedRepair[] = [];
@@ -98,7 +98,7 @@ export async function applyRepairs(
   );
 }
 
-/** Repairs as rows of the callbacks' own statements: counts and readers, no ledger entry. */
+/** Repairs as rows of the callbacks' own statement: counts and readers, no ledger entry. */
 function repairColumns(sdkAppId: string, repairs: readonly Repair[]): ReceiptColumns {
   const columns = new ReceiptColumns();
   for (const r of repairs) {

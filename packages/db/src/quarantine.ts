@@ -122,12 +122,10 @@ async function retryOne(db: Database, row: QuarantinedCallback): Promise<RetryOu
     await bumpAttempt(db, row.id, parsed.error, null);
     return { id: row.id, result: "still_invalid", error: parsed.error };
   }
-  const statements = receiptColumnsOf([parsed.value])
-    .statements()
-    .map(({ sql, params }) => db.$executeRawUnsafe(sql, ...params));
+  const statement = receiptColumnsOf([parsed.value]).statement();
   try {
     await db.$transaction([
-      ...statements,
+      ...(statement ? [db.$executeRawUnsafe(statement.sql, ...statement.params)] : []),
       db.$executeRawUnsafe("DELETE FROM quarantined_callbacks WHERE id = $1::bigint", row.id),
     ]);
     return { id: row.id, result: "applied" };

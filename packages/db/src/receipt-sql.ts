@@ -1,15 +1,19 @@
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 
 /**
- * The three statements that write a batch, as plain parameterised SQL so that Prisma
+ * The statement that writes a batch, as plain parameterised SQL so that Prisma
  * (`$executeRawUnsafe`, still bound parameters) and the benchmark's raw `pg` ceiling run
- * exactly the same text. Each takes whole columns as arrays and unnests them: one statement
- * per table per batch, however many rows.
+ * exactly the same text. It takes whole columns as arrays and unnests them, and inserts into
+ * all three tables at once (two inserts in WITH, one after): one statement per batch, however
+ * many rows. One statement is its own transaction and one round trip; three statements inside
+ * BEGIN and COMMIT were five, each waiting its turn on the worker's busy event loop while the
+ * connection idled, and Prisma's batch transaction cost more CPU than one call.
  *
- * Every statement is an idempotent, order-independent merge: counts keep the newest snapshot,
+ * Every insert is an idempotent, order-independent merge: counts keep the newest snapshot,
  * readers keep their earliest read_at, the ledger keeps its first row. Rows are inserted in
- * primary-key order (ORDER BY) and the statements always run in this order, so concurrent
- * batches touching the same messages wait for each other instead of deadlocking.
+ * primary-key order (ORDER BY), and Postgres runs the parts of one statement text in the same
+ * order every time, so concurrent batches touching the same messages wait for each other
+ * instead of deadlocking.
  *
  * A batch may name one row several times (a Tencent retry, two events for one message).
  * `ON CONFLICT DO UPDATE` cannot touch a row twice in one statement, so DISTINCT ON keeps the
@@ -19,12 +23,16 @@ import type { ReceiptPacket } from "@receipt-sync/protocol";
  * spent a fifth of its time collecting such garbage).
  *
  * Each column travels as one text parameter holding a Postgres array literal, cast back to its
- * array type in SQL. Prisma handles one string where it would walk thousands of elements.
+ * array type in SQL. Prisma handles one string where it would walk thousands of elements. A
+ * table the batch has no rows for gets empty arrays, and its insert does nothing.
  */
 type Statement = { sql: string; params: string[] };
 
 // Milliseconds since epoch -> timestamptz, exactly (no float division by 1000).
 const fromMs = (column: string) => `(timestamptz 'epoch' + ${column} * interval '1 millisecond')`;
+
+/** `sql` with every placeholder $n moved up by `offset`. */
+const renumber = (sql: string, offset: number) => sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
 
 const UPSERT_EVENTS = `
   INSERT INTO read_receipt_events (sdk_app_id, group_id, msg_seq, event_time, received_at, client_ip, opt_platform)
@@ -66,6 +74,12 @@ const UPSERT_READERS = `
   ON CONFLICT (sdk_app_id, group_id, msg_seq, member_account) DO UPDATE SET read_at = EXCLUDED.read_at
   WHERE EXCLUDED.read_at < m.read_at`;
 
+// Parameters are numbered across the parts in the order ReceiptColumns.statement() lists them.
+const UPSERT_BATCH = `
+  WITH events AS (${UPSERT_EVENTS}),
+  receipts AS (${renumber(UPSERT_RECEIPTS, 7)})
+  ${renumber(UPSERT_READERS, 14)}`;
+
 /**
  * One column of an array literal, collected value by value and joined once: text is
  * double-quoted with `\` and `"` escaped, so commas, braces, spaces and the word NULL inside a
@@ -99,7 +113,7 @@ class Column {
 
 const NEEDS_ESCAPE = /[\\"]/;
 
-/** Collects a batch's rows straight into the statements' columns (in the statements' parameter order). */
+/** Collects a batch's rows straight into the statement's columns (in its parameter order). */
 export class ReceiptColumns {
   /** Entries appended (before Postgres folds duplicates). */
   messages = 0;
@@ -216,19 +230,17 @@ export class ReceiptColumns {
     this.readers += 1;
   }
 
-  /** The statements for the batch, in the order they must run (one transaction); none when empty. */
-  statements(): Statement[] {
-    const statements: Statement[] = [];
-    const literals = (columns: Record<string, Column>) => Object.values(columns).map((c) => c.literal());
-    if (this.events > 0) statements.push({ sql: UPSERT_EVENTS, params: literals(this.event) });
-    if (this.messages > 0) statements.push({ sql: UPSERT_RECEIPTS, params: literals(this.receipt) });
-    if (this.readers > 0)
-      statements.push({ sql: UPSERT_READERS, params: [...literals(this.readerMessage), ...literals(this.reader)] });
-    return statements;
+  /** The statement that writes the batch; undefined when it has nothing to write. */
+  statement(): Statement | undefined {
+    if (this.events + this.messages + this.readers === 0) return undefined;
+    const params: string[] = [];
+    for (const columns of [this.event, this.receipt, this.readerMessage, this.reader])
+      for (const column of Object.values(columns)) params.push(column.literal());
+    return { sql: UPSERT_BATCH, params };
   }
 }
 
-/** The columns of every row `packets` write; `.statements()` gives the SQL. */
+/** The columns of every row `packets` write; `.statement()` gives the SQL. */
 export function receiptColumnsOf(packets: readonly ReceiptPacket[]): ReceiptColumns {
   const columns = new ReceiptColumns();
   for (const packet of packets) columns.addPacket(packet);
