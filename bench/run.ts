@@ -165,6 +165,14 @@ async function main() {
     progress(`e2e tail ${e2e.tailMs.toFixed(0)} ms, lost ${e2e.lost}, wrong ${e2e.wrong}`);
 
     const drainRatio = drain.packetsPerSecond / ceiling.packetsPerSecond;
+    // When both runs keep every core busy, throughput goes as the inverse of the machine's CPU
+    // per packet: this is the drain_ratio the worker's own CPU leaves room for on this machine.
+    const drainRatioCpuBound = ceiling.cpuMicrosPerPacket.machine / drain.cpuMicrosPerPacket.machine;
+    const busyShare = (microsPerPacket: number, packetsPerSecond: number) =>
+      (microsPerPacket * packetsPerSecond) / 1e6 / cpus().length;
+    progress(
+      `machine busy: ${(100 * busyShare(ceiling.cpuMicrosPerPacket.machine, ceiling.packetsPerSecond)).toFixed(0)} % during the ceiling, ${(100 * busyShare(drain.cpuMicrosPerPacket.machine, drain.packetsPerSecond)).toFixed(0)} % during the drain`,
+    );
     const e2ePacketsPerSecond = e2e.acked / (e2e.postMs / 1000);
     const figures = {
       express_echo_rps: expressEchoRps,
@@ -182,6 +190,7 @@ async function main() {
       db_ceiling_packets_per_s: ceiling.packetsPerSecond,
       drain_packets_per_s: drain.packetsPerSecond,
       drain_ratio: drainRatio,
+      drain_ratio_cpu_bound: drainRatioCpuBound,
       drain_jobs: drain.jobs,
       drain_lost: drain.lost,
       drain_wrong: drain.wrong + drain.extra,
@@ -197,6 +206,10 @@ async function main() {
       worker_cpu_us_per_packet: drain.cpuMicrosPerPacket.worker,
       postgres_cpu_us_per_packet: drain.cpuMicrosPerPacket.postgres,
       redis_cpu_us_per_packet_drain: drain.cpuMicrosPerPacket.redis,
+      machine_cpu_us_per_packet_drain: drain.cpuMicrosPerPacket.machine,
+      ceiling_postgres_cpu_us_per_packet: ceiling.cpuMicrosPerPacket.postgres,
+      ceiling_client_cpu_us_per_packet: ceiling.cpuMicrosPerPacket.client,
+      machine_cpu_us_per_packet_ceiling: ceiling.cpuMicrosPerPacket.machine,
       ingest_peak_rss_mb: e2e.ingestPeakRssMb,
       worker_peak_rss_mb: Math.max(drain.workerPeakRssMb, e2e.workerPeakRssMb),
     };

@@ -2,8 +2,19 @@ import { readMigrations, receiptColumnsOf, splitByLane, DEFAULT_MIGRATIONS_DIR }
 import type { ReceiptPacket } from "@receipt-sync/protocol";
 import { receiptPacketWeight } from "@receipt-sync/queue";
 import pg from "pg";
+import { cpuMeter, machineBusyUs, pidsNamed } from "./process-cpu.js";
 
 export const CEILING_SCHEMA = "bench_ceiling";
+
+type CeilingResult = {
+  packetsPerSecond: number;
+  elapsedMs: number;
+  /**
+   * CPU per packet while writing, from /proc: every Postgres process, this process (building the
+   * statements), and the whole machine (every process and the kernel's loopback work).
+   */
+  cpuMicrosPerPacket: { postgres: number; client: number; machine: number };
+};
 
 /**
  * The database ceiling: the same set-based statement the worker runs, in the same lanes,
@@ -18,7 +29,7 @@ export async function measureDbCeiling(options: {
   concurrency: number;
   /** Leave the scratch schema in place (for checking what it wrote). */
   keepSchema?: boolean;
-}): Promise<{ packetsPerSecond: number; elapsedMs: number }> {
+}): Promise<CeilingResult> {
   const schema = CEILING_SCHEMA;
   const setup = new pg.Client({ connectionString: options.databaseUrl });
   await setup.connect();
@@ -49,6 +60,10 @@ export async function measureDbCeiling(options: {
     return batches;
   });
 
+  const postgresCpu = cpuMeter(() => pidsNamed("postgres"));
+  postgresCpu.start();
+  const clientCpuAtStart = process.cpuUsage();
+  const machineAtStart = machineBusyUs();
   const startedMs = performance.now();
   await Promise.all(
     lanes.map(async (batches) => {
@@ -64,11 +79,24 @@ export async function measureDbCeiling(options: {
     }),
   );
   const elapsedMs = performance.now() - startedMs;
+  const machineMicros = machineBusyUs() - machineAtStart;
+  const clientCpu = process.cpuUsage(clientCpuAtStart);
+  const postgresMicros = postgresCpu.stop();
   await pool.end();
-  if (options.keepSchema) return { packetsPerSecond: options.packets.length / (elapsedMs / 1000), elapsedMs };
+  const perPacket = (micros: number) => micros / options.packets.length;
+  const result = {
+    packetsPerSecond: options.packets.length / (elapsedMs / 1000),
+    elapsedMs,
+    cpuMicrosPerPacket: {
+      postgres: perPacket(postgresMicros),
+      client: perPacket(clientCpu.user + clientCpu.system),
+      machine: perPacket(machineMicros),
+    },
+  };
+  if (options.keepSchema) return result;
   const cleanup = new pg.Client({ connectionString: options.databaseUrl });
   await cleanup.connect();
   await cleanup.query(`DROP SCHEMA ${schema} CASCADE`);
   await cleanup.end();
-  return { packetsPerSecond: options.packets.length / (elapsedMs / 1000), elapsedMs };
+  return result;
 }
