@@ -1,5 +1,6 @@
+import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { query, receiptPacket, useTestDatabase } from "@receipt-sync/testing";
+import { query, receiptPacket, useTestDatabase, waitFor } from "@receipt-sync/testing";
 import { applyReceipts } from "./apply-receipts.js";
 import { createDatabase } from "./create-database.js";
 
@@ -143,6 +144,59 @@ describe("applyReceipts", () => {
     for (const row of state.receipts as { msg_seq: string; read_num: number; event_ms: string }[]) {
       expect(row.read_num).toBe(Number(row.msg_seq));
       expect(row.event_ms).toBe(String(1_000 + Number(row.msg_seq)));
+    }
+  });
+
+  it("takes row locks ledger first, then counts, then readers, as the retention pruner does", async () => {
+    // The pruner locks counts rows and then deletes readers rows: a writer holding a readers
+    // row while it waits for a counts row would deadlock with it. Hold counts row 1, replay
+    // messages 1 and 2, and look at what the waiting writer has already locked.
+    const stored = (eventTimeMs: number) =>
+      receiptPacket({
+        eventTimeMs,
+        messages: [
+          { seq: 1, read: 1, unread: 1, readers: ["r"] },
+          { seq: 2, read: 1, unread: 1, readers: ["r"] },
+        ],
+      });
+    await applyReceipts(database.db, [stored(1_000)]);
+    const connect = async () => {
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      return client;
+    };
+    const [holder, probe] = await Promise.all([connect(), connect()]);
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT 1 FROM group_message_receipts WHERE msg_seq = 1 FOR UPDATE");
+      const writing = applyReceipts(database.db, [stored(2_000)]);
+      await waitFor("the writer to wait for the held counts row", async () => {
+        const rows = await query(
+          database.url,
+          `SELECT 1 FROM pg_stat_activity
+            WHERE wait_event_type = 'Lock' AND query LIKE '%WITH events AS%'`,
+        );
+        return rows.length > 0;
+      });
+      // Readers come last: message 2's readers row is not locked yet.
+      await expect(
+        probe.query("SELECT 1 FROM group_message_readers WHERE msg_seq = 2 FOR UPDATE NOWAIT"),
+      ).resolves.toMatchObject({ rowCount: 1 });
+      // The ledger came first: its new row for message 2 is written, so inserting it again waits.
+      await probe.query("SET lock_timeout = '200ms'");
+      await expect(
+        probe.query(
+          `INSERT INTO read_receipt_events (sdk_app_id, group_id, msg_seq, event_time, received_at)
+           VALUES (1400000001, '@TGS#2TTV7VSII', 2, timestamptz 'epoch' + interval '2 seconds', now())
+           ON CONFLICT DO NOTHING`,
+        ),
+      ).rejects.toMatchObject({ code: "55P03" });
+      await holder.query("COMMIT");
+      await writing;
+      expect((await tableState()).events).toBe(4);
+    } finally {
+      await holder.query("ROLLBACK").catch(() => undefined);
+      await Promise.all([holder.end(), probe.end()]);
     }
   });
 

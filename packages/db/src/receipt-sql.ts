@@ -11,9 +11,9 @@ import type { ReceiptPacket } from "@receipt-sync/protocol";
  *
  * Every insert is an idempotent, order-independent merge: counts keep the newest snapshot,
  * readers keep their earliest read_at, the ledger keeps its first row. Rows are inserted in
- * primary-key order (ORDER BY), and Postgres runs the parts of one statement text in the same
- * order every time, so concurrent batches touching the same messages wait for each other
- * instead of deadlocking.
+ * primary-key order (ORDER BY), and the inserts run ledger, counts, readers, each finished
+ * before the next starts (see after()), so concurrent writers touching the same messages, and
+ * the retention pruner, wait for each other instead of deadlocking.
  *
  * A batch may name one row several times (a Tencent retry, two events for one message).
  * `ON CONFLICT DO UPDATE` cannot touch a row twice in one statement, so DISTINCT ON keeps the
@@ -31,6 +31,14 @@ type Statement = { sql: string; params: string[] };
 // Milliseconds since epoch -> timestamptz, exactly (no float division by 1000).
 const fromMs = (column: string) => `(timestamptz 'epoch' + ${column} * interval '1 millisecond')`;
 
+/**
+ * A condition that holds only once the insert named `part` has run to completion: counting its
+ * RETURNING rows needs all of them. Postgres runs an uncorrelated condition once, before the
+ * first row it guards, so no row of the guarded insert is locked until then. The order of
+ * inserts in one statement is otherwise unspecified.
+ */
+const after = (part: string) => `(SELECT count(*) FROM ${part}) >= 0`;
+
 /** `sql` with every placeholder $n moved up by `offset`. */
 const renumber = (sql: string, offset: number) => sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
 
@@ -41,7 +49,8 @@ const UPSERT_EVENTS = `
   FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[])
        AS t(app, grp, seq, event_ms, received_ms, ip, platform)
   ORDER BY t.app, t.grp, t.seq, t.event_ms, t.received_ms
-  ON CONFLICT DO NOTHING`;
+  ON CONFLICT DO NOTHING
+  RETURNING 1`;
 
 const UPSERT_RECEIPTS = `
   INSERT INTO group_message_receipts AS r
@@ -50,6 +59,7 @@ const UPSERT_RECEIPTS = `
          t.app, t.grp, t.seq, t.typ, t.read_num, t.unread_num, ${fromMs("t.event_ms")}, now()
   FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::int[], $6::int[], $7::bigint[])
        AS t(app, grp, seq, typ, read_num, unread_num, event_ms)
+  WHERE ${after("events")}
   ORDER BY t.app, t.grp, t.seq, t.event_ms DESC, t.read_num DESC, t.unread_num, t.typ
   ON CONFLICT (sdk_app_id, group_id, msg_seq) DO UPDATE SET
     group_type = EXCLUDED.group_type,
@@ -58,7 +68,8 @@ const UPSERT_RECEIPTS = `
     event_time = EXCLUDED.event_time,
     updated_at = EXCLUDED.updated_at
   -- The newest snapshot wins: newer event, then more readers, then fewer unread.
-  WHERE (EXCLUDED.event_time, EXCLUDED.read_num, -EXCLUDED.unread_num) > (r.event_time, r.read_num, -r.unread_num)`;
+  WHERE (EXCLUDED.event_time, EXCLUDED.read_num, -EXCLUDED.unread_num) > (r.event_time, r.read_num, -r.unread_num)
+  RETURNING 1`;
 
 // Readers name their message by its number in the statement's own message list, so a
 // reader's row carries only that number and the account: the message's SdkAppid, GroupId,
@@ -70,11 +81,14 @@ const UPSERT_READERS = `
          g.app, g.grp, g.seq, r.account, ${fromMs("g.read_ms")}
   FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS g(app, grp, seq, read_ms, no)
   JOIN unnest($5::bigint[], $6::text[]) AS r(no, account) USING (no)
+  WHERE ${after("receipts")}
   ORDER BY g.app, g.grp, g.seq, r.account, g.read_ms
   ON CONFLICT (sdk_app_id, group_id, msg_seq, member_account) DO UPDATE SET read_at = EXCLUDED.read_at
   WHERE EXCLUDED.read_at < m.read_at`;
 
 // Parameters are numbered across the parts in the order ReceiptColumns.statement() lists them.
+// The ledger, then the counts, then the readers (see after()): the order every writer takes
+// row locks in, which the retention pruner relies on (prune-sql.ts).
 const UPSERT_BATCH = `
   WITH events AS (${UPSERT_EVENTS}),
   receipts AS (${renumber(UPSERT_RECEIPTS, 7)})
