@@ -174,7 +174,7 @@ describe("applyReceipts", () => {
         const rows = await query(
           database.url,
           `SELECT 1 FROM pg_stat_activity
-            WHERE wait_event_type = 'Lock' AND query LIKE '%WITH events AS%'`,
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%WITH events AS%'`,
         );
         return rows.length > 0;
       });
