@@ -36,11 +36,7 @@ let workerDatabaseUrl: string;
 beforeAll(async () => {
   redis = await TestRedisServer.start();
   db = await createTestDatabase();
-  pgProxy = await TcpProxy.start(Number(new URL(db.url).port || 5432), new URL(db.url).hostname);
-  const viaProxy = new URL(db.url);
-  viaProxy.hostname = "127.0.0.1";
-  viaProxy.port = String(pgProxy.port);
-  workerDatabaseUrl = viaProxy.toString();
+  ({ proxy: pgProxy, url: workerDatabaseUrl } = await TcpProxy.inFrontOf(db.url, 5432));
 });
 
 afterAll(async () => {

@@ -31,11 +31,7 @@ let viaProxy: string;
 beforeAll(async () => {
   redis = await TestRedisServer.start();
   db = await createTestDatabase();
-  pgProxy = await TcpProxy.start(Number(new URL(db.url).port || 5432), new URL(db.url).hostname);
-  const url = new URL(db.url);
-  url.hostname = "127.0.0.1";
-  url.port = String(pgProxy.port);
-  viaProxy = url.toString();
+  ({ proxy: pgProxy, url: viaProxy } = await TcpProxy.inFrontOf(db.url, 5432));
 });
 afterAll(async () => {
   await redis?.kill();

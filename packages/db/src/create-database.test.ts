@@ -9,11 +9,9 @@ let db: Database;
 
 beforeAll(async () => {
   testDb = await createTestDatabase();
-  const url = new URL(testDb.url);
-  proxy = await TcpProxy.start(Number(url.port || 5432), url.hostname);
-  url.hostname = "127.0.0.1";
-  url.port = String(proxy.port);
-  db = createDatabase({ databaseUrl: url.toString(), poolMax: 2, transactionTimeoutMs: 800, statementTimeoutMs: 500 });
+  const viaProxy = await TcpProxy.inFrontOf(testDb.url, 5432);
+  proxy = viaProxy.proxy;
+  db = createDatabase({ databaseUrl: viaProxy.url, poolMax: 2, transactionTimeoutMs: 800, statementTimeoutMs: 500 });
 });
 afterAll(async () => {
   await db.$disconnect();

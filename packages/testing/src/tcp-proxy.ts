@@ -37,6 +37,18 @@ export class TcpProxy {
     return proxy;
   }
 
+  /**
+   * A proxy in front of the server a URL names (postgresql://…, redis://…), and that URL
+   * rewritten to go through it.
+   */
+  static async inFrontOf(url: string, defaultPort: number): Promise<{ proxy: TcpProxy; url: string }> {
+    const target = new URL(url);
+    const proxy = await TcpProxy.start(Number(target.port || defaultPort), target.hostname);
+    target.hostname = "127.0.0.1";
+    target.port = String(proxy.port);
+    return { proxy, url: target.toString() };
+  }
+
   /** Keeps connections open but forwards nothing: a server that hangs instead of failing. */
   stall(): void {
     this.stalled = true;
