@@ -47,6 +47,9 @@ const startedMs = Date.now();
 const progress = (line: string) =>
   process.stderr.write(`[${((Date.now() - startedMs) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** The median of each figure across rounds that measured the same figures. */
+const medians = <T extends Record<string, number>>(rounds: T[]): T =>
+  Object.fromEntries(Object.keys(rounds[0]!).map((key) => [key, median(rounds.map((r) => r[key]!))])) as T;
 
 async function startEcho(): Promise<{ port: number; stop: () => void }> {
   const child = fork(fileURLToPath(new URL("./echo-server.mjs", import.meta.url)), {
@@ -168,11 +171,7 @@ async function main() {
     }
     const ceiling = {
       packetsPerSecond: median(pairs.map((p) => p.ceiling.packetsPerSecond)),
-      cpuMicrosPerPacket: {
-        postgres: median(pairs.map((p) => p.ceiling.cpuMicrosPerPacket.postgres)),
-        client: median(pairs.map((p) => p.ceiling.cpuMicrosPerPacket.client)),
-        machine: median(pairs.map((p) => p.ceiling.cpuMicrosPerPacket.machine)),
-      },
+      cpuMicrosPerPacket: medians(pairs.map((p) => p.ceiling.cpuMicrosPerPacket)),
     };
     const drain = {
       packetsPerSecond: median(pairs.map((p) => p.drain.packetsPerSecond)),
@@ -182,12 +181,7 @@ async function main() {
       wrong: pairs.reduce((n, p) => n + p.drain.wrong, 0),
       extra: pairs.reduce((n, p) => n + p.drain.extra, 0),
       workerPeakRssMb: Math.max(...pairs.map((p) => p.drain.workerPeakRssMb)),
-      cpuMicrosPerPacket: {
-        worker: median(pairs.map((p) => p.drain.cpuMicrosPerPacket.worker)),
-        postgres: median(pairs.map((p) => p.drain.cpuMicrosPerPacket.postgres)),
-        redis: median(pairs.map((p) => p.drain.cpuMicrosPerPacket.redis)),
-        machine: median(pairs.map((p) => p.drain.cpuMicrosPerPacket.machine)),
-      },
+      cpuMicrosPerPacket: medians(pairs.map((p) => p.drain.cpuMicrosPerPacket)),
     };
 
     // 6: the whole pipeline over HTTP with a worker running alongside.
