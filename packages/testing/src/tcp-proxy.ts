@@ -24,9 +24,10 @@ export class TcpProxy {
         proxy.sockets.add(socket);
         socket.on("close", () => proxy?.sockets.delete(socket));
         socket.on("error", () => undefined); // a cut connection is the point
-        if (proxy.stalled) socket.pause();
       }
       client.pipe(upstream).pipe(client);
+      // After pipe(), which resumes a paused source: a connection opened while stalled stays silent.
+      if (proxy.stalled) for (const socket of [client, upstream]) socket.pause();
       client.on("close", () => upstream.destroy());
       upstream.on("close", () => client.destroy());
     });
