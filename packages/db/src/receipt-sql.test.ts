@@ -23,7 +23,12 @@ describe("arrayLiteral", () => {
       "com,ma",
       " spaced ",
       "NULL",
+      "null",
+      "nUlL",
+      "NULLs",
       "",
+      "\v\f\r",
+      "a b",
       "Zoë 读者 🙂",
       null,
       '\\"',
@@ -48,6 +53,17 @@ describe("arrayLiteral", () => {
         expect(await roundTrip(values)).toEqual(values);
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it("round-trips text made of what array syntax means", async () => {
+    const syntax = fc.constantFrom(...'{}",\\ \t\n\r\v\f\u00a0\u2028a', "NULL", "null", "nUlL");
+    const text = fc.array(syntax, { maxLength: 4 }).map((parts) => parts.join(""));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.option(text, { nil: null }), { maxLength: 8 }), async (values) => {
+        expect(await roundTrip(values)).toEqual(values);
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -95,13 +95,15 @@ const UPSERT_BATCH = `
   ${renumber(UPSERT_READERS, 14)}`;
 
 /**
- * One column of an array literal, collected value by value and joined once: text is
- * double-quoted with `\` and `"` escaped, so commas, braces, spaces and the word NULL inside a
- * value stay text; numbers go bare (bigint values as JS integers are exact up to 2^53, which
- * the packet schema enforces). Joining an array yields one flat string; appending with `+=`
- * built ropes that Prisma then flattened, and the worker spent more time collecting garbage.
+ * One column of an array literal, collected value by value and joined once. Text that array
+ * syntax could misread (a quote, a backslash, a brace, a comma, whitespace, the word NULL in
+ * any case, the empty string) is double-quoted with `\` and `"` escaped; any other text goes
+ * bare, as numbers do (bigint values as JS integers are exact up to 2^53, which the packet
+ * schema enforces). Prisma serialises raw parameters to JSON and parses them back, and a bare
+ * literal has no quote for either step to escape. Joining an array yields one flat string;
+ * appending with `+=` built ropes that Prisma then flattened.
  */
-type ColumnKind = "text" | "nullable text" | "number";
+type ColumnKind = "text" | "number";
 
 class Column {
   private readonly values: (string | number)[] = [];
@@ -111,21 +113,17 @@ class Column {
   add(value: string | number | null): void {
     if (this.kind === "number") this.values.push(value as string | number);
     else if (value === null) this.values.push("NULL");
-    else {
-      // Testing first is faster than always replacing: almost no value needs escaping.
-      const text = NEEDS_ESCAPE.test(value as string) ? (value as string).replace(/[\\"]/g, "\\$&") : (value as string);
-      this.values.push(this.kind === "text" ? text : `"${text}"`);
-    }
+    else
+      this.values.push(NEEDS_QUOTES.test(value as string) ? `"${(value as string).replace(/[\\"]/g, "\\$&")}"` : value);
   }
 
   literal(): string {
-    if (this.values.length === 0) return "{}";
-    // Every text value is quoted, so the quotes go around the separators in one join.
-    return this.kind === "text" ? `{"${this.values.join('","')}"}` : `{${this.values.join(",")}}`;
+    return `{${this.values.join(",")}}`;
   }
 }
 
-const NEEDS_ESCAPE = /[\\"]/;
+// Postgres' array input takes these as syntax in a bare element (its whitespace is a subset of \s).
+const NEEDS_QUOTES = /[\s"\\{},]|^$|^null$/i;
 
 /** Collects a batch's rows straight into the statement's columns (in its parameter order). */
 export class ReceiptColumns {
@@ -139,8 +137,8 @@ export class ReceiptColumns {
     seq: new Column("number"),
     eventMs: new Column("number"),
     receivedMs: new Column("number"),
-    ip: new Column("nullable text"),
-    platform: new Column("nullable text"),
+    ip: new Column("text"),
+    platform: new Column("text"),
   };
   private readonly receipt = {
     app: new Column("number"),
@@ -266,7 +264,7 @@ export function receiptColumnsOf(packets: readonly ReceiptPacket[]): ReceiptColu
  * quarantine's), quoted and escaped as Column does it; null becomes NULL.
  */
 export function arrayLiteral(values: readonly (string | number | null)[]): string {
-  const column = new Column("nullable text");
+  const column = new Column("text");
   for (const value of values) column.add(value === null || value === undefined ? null : String(value));
   return column.literal();
 }
