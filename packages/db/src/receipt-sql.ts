@@ -39,15 +39,19 @@ const fromMs = (column: string) => `(timestamptz 'epoch' + ${column} * interval 
  */
 const after = (part: string) => `(SELECT count(*) FROM ${part}) >= 0`;
 
-/** `sql` with every placeholder $n moved up by `offset`. */
-const renumber = (sql: string, offset: number) => sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+// Every part reads the batch's one message list, the same parameters unnested again: a row per
+// message of a callback (its ledger entry and counts at once), or per repair. A row without a
+// received time has no ledger entry, one without a group type no counts.
+const MESSAGES = `unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
+         $8::text[], $9::int[], $10::int[])`;
+const MESSAGE_COLUMNS = "app, grp, seq, event_ms, received_ms, ip, platform, typ, read_num, unread_num";
 
 const UPSERT_EVENTS = `
   INSERT INTO read_receipt_events (sdk_app_id, group_id, msg_seq, event_time, received_at, client_ip, opt_platform)
   SELECT DISTINCT ON (t.app, t.grp, t.seq, t.event_ms)
          t.app, t.grp, t.seq, ${fromMs("t.event_ms")}, ${fromMs("t.received_ms")}, t.ip, t.platform
-  FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[])
-       AS t(app, grp, seq, event_ms, received_ms, ip, platform)
+  FROM ${MESSAGES} AS t(${MESSAGE_COLUMNS})
+  WHERE t.received_ms IS NOT NULL
   ORDER BY t.app, t.grp, t.seq, t.event_ms, t.received_ms
   ON CONFLICT DO NOTHING
   RETURNING 1`;
@@ -57,9 +61,8 @@ const UPSERT_RECEIPTS = `
     (sdk_app_id, group_id, msg_seq, group_type, read_num, unread_num, event_time, updated_at)
   SELECT DISTINCT ON (t.app, t.grp, t.seq)
          t.app, t.grp, t.seq, t.typ, t.read_num, t.unread_num, ${fromMs("t.event_ms")}, now()
-  FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::int[], $6::int[], $7::bigint[])
-       AS t(app, grp, seq, typ, read_num, unread_num, event_ms)
-  WHERE ${after("events")}
+  FROM ${MESSAGES} AS t(${MESSAGE_COLUMNS})
+  WHERE t.typ IS NOT NULL AND ${after("events")}
   ORDER BY t.app, t.grp, t.seq, t.event_ms DESC, t.read_num DESC, t.unread_num, t.typ
   ON CONFLICT (sdk_app_id, group_id, msg_seq) DO UPDATE SET
     group_type = EXCLUDED.group_type,
@@ -71,28 +74,27 @@ const UPSERT_RECEIPTS = `
   WHERE (EXCLUDED.event_time, EXCLUDED.read_num, -EXCLUDED.unread_num) > (r.event_time, r.read_num, -r.unread_num)
   RETURNING 1`;
 
-// Readers name their message by its number in the statement's own message list, so a
-// reader's row carries only that number and the account: the message's SdkAppid, GroupId,
-// MsgSeq and read time travel once per message, not once per reader (a third of the bytes a
-// batch sends, and Prisma handles every byte of a raw parameter several times).
+// A reader names its message by the message's number in the list, and was read at the
+// message's event time: SdkAppid, GroupId and MsgSeq travel once per message, not once per
+// reader (Prisma handles every byte of a raw parameter several times, and Postgres parses it).
 const UPSERT_READERS = `
   INSERT INTO group_message_readers AS m (sdk_app_id, group_id, msg_seq, member_account, read_at)
   SELECT DISTINCT ON (g.app, g.grp, g.seq, r.account)
-         g.app, g.grp, g.seq, r.account, ${fromMs("g.read_ms")}
-  FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS g(app, grp, seq, read_ms, no)
-  JOIN unnest($5::bigint[], $6::text[]) AS r(no, account) USING (no)
+         g.app, g.grp, g.seq, r.account, ${fromMs("g.event_ms")}
+  FROM ${MESSAGES} WITH ORDINALITY AS g(${MESSAGE_COLUMNS}, no)
+  JOIN unnest($11::bigint[], $12::text[]) AS r(no, account) USING (no)
   WHERE ${after("receipts")}
-  ORDER BY g.app, g.grp, g.seq, r.account, g.read_ms
+  ORDER BY g.app, g.grp, g.seq, r.account, g.event_ms
   ON CONFLICT (sdk_app_id, group_id, msg_seq, member_account) DO UPDATE SET read_at = EXCLUDED.read_at
   WHERE EXCLUDED.read_at < m.read_at`;
 
-// Parameters are numbered across the parts in the order ReceiptColumns.statement() lists them.
-// The ledger, then the counts, then the readers (see after()): the order every writer takes
-// row locks in, which the retention pruner relies on (prune-sql.ts).
+// Parameters are numbered in the order ReceiptColumns.statement() lists them. The ledger, then
+// the counts, then the readers (see after()): the order every writer takes row locks in, which
+// the retention pruner relies on (prune-sql.ts).
 const UPSERT_BATCH = `
   WITH events AS (${UPSERT_EVENTS}),
-  receipts AS (${renumber(UPSERT_RECEIPTS, 7)})
-  ${renumber(UPSERT_READERS, 14)}`;
+  receipts AS (${UPSERT_RECEIPTS})
+  ${UPSERT_READERS}`;
 
 /**
  * One column of an array literal, collected value by value and joined once. Text that array
@@ -111,8 +113,8 @@ class Column {
   constructor(private readonly kind: ColumnKind) {}
 
   add(value: string | number | null): void {
-    if (this.kind === "number") this.values.push(value as string | number);
-    else if (value === null) this.values.push("NULL");
+    if (value === null) this.values.push("NULL");
+    else if (this.kind === "number") this.values.push(value);
     else
       this.values.push(NEEDS_QUOTES.test(value as string) ? `"${(value as string).replace(/[\\"]/g, "\\$&")}"` : value);
   }
@@ -131,7 +133,9 @@ export class ReceiptColumns {
   messages = 0;
   readers = 0;
   events = 0;
-  private readonly event = {
+  /** Rows of the message list; a reader names its message by this count. */
+  private rows = 0;
+  private readonly message = {
     app: new Column("number"),
     grp: new Column("text"),
     seq: new Column("number"),
@@ -139,114 +143,90 @@ export class ReceiptColumns {
     receivedMs: new Column("number"),
     ip: new Column("text"),
     platform: new Column("text"),
-  };
-  private readonly receipt = {
-    app: new Column("number"),
-    grp: new Column("text"),
-    seq: new Column("number"),
     type: new Column("text"),
     read: new Column("number"),
     unread: new Column("number"),
-    eventMs: new Column("number"),
-  };
-  private readonly readerMessage = {
-    app: new Column("number"),
-    grp: new Column("text"),
-    seq: new Column("number"),
-    readMs: new Column("number"),
   };
   private readonly reader = {
     messageNo: new Column("number"),
     account: new Column("text"),
   };
-  private readerMessages = 0;
 
-  /** Every row one callback contributes: per message its counts and ledger entry, per reader one row. */
+  /** Every row one callback contributes: per message its counts, its ledger entry and its readers. */
   addPacket(packet: ReceiptPacket): void {
     const { sdkAppId, clientIp, optPlatform, receivedAtMs, receipt } = packet;
+    const { GroupId, Type, EventTime } = receipt;
+    const c = this.message;
     for (const item of receipt.GroupMsgReceiptList) {
-      this.addReceipt(
-        sdkAppId,
-        receipt.GroupId,
-        item.MsgSeq,
-        receipt.Type,
-        item.ReadNum,
-        item.UnreadNum,
-        receipt.EventTime,
-      );
-      this.addEvent(sdkAppId, receipt.GroupId, item.MsgSeq, receipt.EventTime, receivedAtMs, clientIp, optPlatform);
-      const members = item.ReadReceiptMembers;
-      if (members && members.length > 0) {
-        this.addReaderMessage(sdkAppId, receipt.GroupId, item.MsgSeq, receipt.EventTime);
-        for (const member of members) this.addReader(member.Member_Account);
-      }
+      c.app.add(sdkAppId);
+      c.grp.add(GroupId);
+      c.seq.add(item.MsgSeq);
+      c.eventMs.add(EventTime);
+      c.receivedMs.add(receivedAtMs);
+      c.ip.add(clientIp);
+      c.platform.add(optPlatform);
+      c.type.add(Type);
+      c.read.add(item.ReadNum);
+      c.unread.add(item.UnreadNum);
+      this.rows += 1;
+      this.messages += 1;
+      this.events += 1;
+      for (const member of item.ReadReceiptMembers ?? []) this.addReader(member.Member_Account);
     }
   }
 
+  /** Counts of one message as of `eventMs`, with no ledger entry. */
   addReceipt(app: string, grp: string, seq: number, type: string, read: number, unread: number, eventMs: number): void {
-    const c = this.receipt;
-    c.app.add(app);
-    c.grp.add(grp);
-    c.seq.add(seq);
-    c.type.add(type);
-    c.read.add(read);
-    c.unread.add(unread);
-    c.eventMs.add(eventMs);
+    this.addMessage(app, grp, seq, eventMs, type, read, unread);
     this.messages += 1;
-  }
-
-  addEvent(
-    app: string,
-    grp: string,
-    seq: number,
-    eventMs: number,
-    receivedMs: number,
-    ip: string | null,
-    platform: string | null,
-  ): void {
-    const c = this.event;
-    c.app.add(app);
-    c.grp.add(grp);
-    c.seq.add(seq);
-    c.eventMs.add(eventMs);
-    c.receivedMs.add(receivedMs);
-    c.ip.add(ip);
-    c.platform.add(platform);
-    this.events += 1;
   }
 
   /** Readers of one message, read at `readMs`. */
   addReaders(app: string, grp: string, seq: number, readMs: number, accounts: Iterable<string>): void {
     let first = true;
     for (const account of accounts) {
-      if (first) this.addReaderMessage(app, grp, seq, readMs);
+      if (first) this.addMessage(app, grp, seq, readMs, null, null, null);
       first = false;
       this.addReader(account);
     }
   }
 
-  /** Starts a message whose readers addReader then lists. */
-  private addReaderMessage(app: string, grp: string, seq: number, readMs: number): void {
-    const c = this.readerMessage;
+  /** A message row without a ledger entry; with counts when `type` is given. */
+  private addMessage(
+    app: string,
+    grp: string,
+    seq: number,
+    eventMs: number,
+    type: string | null,
+    read: number | null,
+    unread: number | null,
+  ): void {
+    const c = this.message;
     c.app.add(app);
     c.grp.add(grp);
     c.seq.add(seq);
-    c.readMs.add(readMs);
-    this.readerMessages += 1;
+    c.eventMs.add(eventMs);
+    c.receivedMs.add(null);
+    c.ip.add(null);
+    c.platform.add(null);
+    c.type.add(type);
+    c.read.add(read);
+    c.unread.add(unread);
+    this.rows += 1;
   }
 
-  /** A reader of the message addReaderMessage last started. */
+  /** A reader of the message added last. */
   private addReader(account: string): void {
-    this.reader.messageNo.add(this.readerMessages);
+    this.reader.messageNo.add(this.rows);
     this.reader.account.add(account);
     this.readers += 1;
   }
 
   /** The statement that writes the batch; undefined when it has nothing to write. */
   statement(): Statement | undefined {
-    if (this.events + this.messages + this.readers === 0) return undefined;
+    if (this.rows === 0) return undefined;
     const params: string[] = [];
-    for (const columns of [this.event, this.receipt, this.readerMessage, this.reader])
+    for (const columns of [this.message, this.reader])
       for (const column of Object.values(columns)) params.push(column.literal());
     return { sql: UPSERT_BATCH, params };
   }
