@@ -1,6 +1,6 @@
 import { readMigrations, receiptColumnsOf, splitByLane, DEFAULT_MIGRATIONS_DIR } from "@receipt-sync/db";
-import type { ReceiptPacket } from "@receipt-sync/protocol";
-import { receiptPacketWeight } from "@receipt-sync/queue";
+import { toWire, type ReceiptPacket, type WirePacket } from "@receipt-sync/protocol";
+import { wirePacketWeight } from "@receipt-sync/queue";
 import pg from "pg";
 import { cpuMeter, machineBusyUs, pidsNamed } from "./process-cpu.js";
 
@@ -44,12 +44,13 @@ export async function measureDbCeiling(options: {
     options: `-c search_path=${schema}`,
   });
   // The worker's write plan: one connection per lane, each lane writing only its own groups,
-  // in transactions of at most `batchWeight` (receiptPacketWeight), as the batch writer caps them.
-  const lanes = [...splitByLane(options.packets, options.concurrency).values()].map((packets) => {
-    const batches: ReceiptPacket[][] = [[]];
+  // in transactions of at most `batchWeight` (wirePacketWeight), as the batch writer caps them.
+  // The packets are in the form jobs carry them, as the worker receives them.
+  const lanes = [...splitByLane(options.packets.map(toWire), options.concurrency).values()].map((packets) => {
+    const batches: WirePacket[][] = [[]];
     let weight = 0;
     for (const packet of packets) {
-      const packetWeight = receiptPacketWeight(packet);
+      const packetWeight = wirePacketWeight(packet);
       if (weight + packetWeight > options.batchWeight && batches.at(-1)!.length > 0) {
         batches.push([]);
         weight = 0;

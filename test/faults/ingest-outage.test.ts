@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, readdirSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { READ_RECEIPT_COMMAND, type ReceiptPacket } from "@receipt-sync/protocol";
+import { fromWire, READ_RECEIPT_COMMAND, type ReceiptPacket } from "@receipt-sync/protocol";
 import { openReceiptQueue } from "@receipt-sync/queue";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -387,7 +387,8 @@ async function queuedEventTimes(redisUrl: string, prefix: string): Promise<{ pac
     const total = await queue.getWaitingCount();
     for (let start = 0; start < total; start += 10) {
       for (const job of await queue.getJobs(["waiting"], start, start + 9, true)) {
-        for (const packet of job.data.packets as ReceiptPacket[]) {
+        const jobPackets = "rows" in job.data ? job.data.rows.map(fromWire) : job.data.packets;
+        for (const packet of jobPackets as ReceiptPacket[]) {
           packets += 1;
           seen.add(packet.receipt.EventTime);
         }

@@ -1,5 +1,5 @@
-import { applyReceipts, createDatabase, quarantineCallbacks } from "@receipt-sync/db";
-import type { ReceiptPacket } from "@receipt-sync/protocol";
+import { applyWirePackets, createDatabase, quarantineCallbacks } from "@receipt-sync/db";
+import { fromWire, toWire, type WirePacket } from "@receipt-sync/protocol";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { query, receiptPacket, useTestDatabase } from "@receipt-sync/testing";
@@ -11,29 +11,40 @@ const database = useTestDatabase(createDatabase, {
   truncate: ["group_message_receipts", "group_message_readers", "read_receipt_events", "quarantined_callbacks"],
 });
 
+// Packets as jobs carry them and the writer receives them.
 const good = (i: number) =>
-  receiptPacket({
-    groupId: `g${i % 7}`,
-    eventTimeMs: 1000 + i,
-    messages: [{ seq: i, read: 1, unread: 2, readers: [`u${i}`] }],
-  });
+  toWire(
+    receiptPacket({
+      groupId: `g${i % 7}`,
+      eventTimeMs: 1000 + i,
+      messages: [{ seq: i, read: 1, unread: 2, readers: [`u${i}`] }],
+    }),
+  );
 
 // Callbacks the packet schema refuses, so only a writer handed them directly can meet them.
 // Each makes real Postgres fail with a data error of its own class.
-const culprits: Record<string, (i: number) => ReceiptPacket> = {
-  "22P02 (an SdkAppid that is no number)": (i) => ({ ...good(i), sdkAppId: `x${i}` }),
+const culprits: Record<string, (i: number) => WirePacket> = {
+  "22P02 (an SdkAppid that is no number)": (i) => {
+    const packet = good(i);
+    packet[0] = `x${i}`;
+    return packet;
+  },
   "22021 (NUL in text)": (i) =>
-    receiptPacket({ groupId: `g${i % 7}\u0000`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 1, unread: 0 }] }),
+    toWire(
+      receiptPacket({ groupId: `g${i % 7}\u0000`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 1, unread: 0 }] }),
+    ),
   "22003 (count beyond int)": (i) =>
-    receiptPacket({ groupId: `g${i % 7}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 2 ** 31, unread: 0 }] }),
+    toWire(
+      receiptPacket({ groupId: `g${i % 7}`, eventTimeMs: 1000 + i, messages: [{ seq: i, read: 2 ** 31, unread: 0 }] }),
+    ),
 };
 
-function countingWriter(options: { apply?: (packets: readonly ReceiptPacket[]) => Promise<void> } = {}) {
+function countingWriter(options: { apply?: (packets: readonly WirePacket[]) => Promise<void> } = {}) {
   const stats = { transactions: 0, failed: 0, quarantined: 0 };
   const writer = new BatchWriter({
     lanes: 1,
     maxBatchPackets: 500,
-    apply: options.apply ?? (async (packets) => void (await applyReceipts(database.db, packets))),
+    apply: options.apply ?? (async (packets) => void (await applyWirePackets(database.db, packets))),
     quarantine: async (entries) => {
       stats.quarantined += entries.length;
       await quarantineCallbacks(database.db, entries);
@@ -77,11 +88,12 @@ describe("BatchWriter", () => {
       );
       // The writer meets packets unparsed (jobs the ingest stamped), so the schema judges the
       // culprit once the database has refused it alone: these fail it, hence invalid_payload.
+      // The quarantine keeps the packet, not its wire form.
       expect(quarantined).toEqual([
         {
           reason: "invalid_payload",
           sql_state: kind.slice(0, 5),
-          payload_text: JSON.stringify(packets[position]),
+          payload_text: JSON.stringify(fromWire(packets[position])),
         },
       ]);
       // 1 for the whole batch, 1 or 2 per halving (8 or 9 halvings from 500), 1 alone.
@@ -98,7 +110,7 @@ describe("BatchWriter", () => {
       await countingWriter().writer.write(packets);
       expect(await count("group_message_receipts")).toBe(6);
       expect(await query(database.url, "SELECT reason, sql_state, payload_text FROM quarantined_callbacks")).toEqual([
-        { reason: "rejected_by_database", sql_state: "23514", payload_text: JSON.stringify(packets[3]) },
+        { reason: "rejected_by_database", sql_state: "23514", payload_text: JSON.stringify(fromWire(packets[3])) },
       ]);
     } finally {
       await query(database.url, "ALTER TABLE group_message_receipts DROP CONSTRAINT no_g3");
@@ -133,7 +145,7 @@ describe("BatchWriter", () => {
             database.db.$executeRawUnsafe("SELECT 1"),
             database.db.$executeRawUnsafe("SELECT pg_terminate_backend(pg_backend_pid())"),
           ]);
-        await applyReceipts(database.db, packets);
+        await applyWirePackets(database.db, packets);
       },
     });
     const packets = Array.from({ length: 50 }, (_, i) => good(i));
@@ -206,7 +218,7 @@ describe("BatchWriter, when the server is at fault", () => {
     );
     try {
       const { writer, stats } = countingWriter({
-        apply: async (packets) => void (await applyReceipts(slowDb, packets)),
+        apply: async (packets) => void (await applyWirePackets(slowDb, packets)),
       });
       await writer.write(Array.from({ length: 100 }, (_, i) => good(i)));
       expect(await count("group_message_receipts")).toBe(100);

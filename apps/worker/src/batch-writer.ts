@@ -1,6 +1,6 @@
 import { splitByLane, type QuarantineEntry } from "@receipt-sync/db";
-import { parseReceiptPacket, type ReceiptPacket } from "@receipt-sync/protocol";
-import { receiptPacketWeight } from "@receipt-sync/queue";
+import { fromWire, parseReceiptPacket, type WirePacket } from "@receipt-sync/protocol";
+import { wirePacketWeight } from "@receipt-sync/queue";
 import { GroupCommit, secondsSince } from "@receipt-sync/runtime";
 import { classifyDbError, type ClassifiedFailure } from "./classify-db-error.js";
 
@@ -9,15 +9,16 @@ import { classifyDbError, type ClassifiedFailure } from "./classify-db-error.js"
  * unparsed (create-job-processor.ts), so the schema gets its say here: a packet it rejects is kept as
  * invalid, with the schema's reason and the database's SQLSTATE.
  */
-function culpritEntry(packet: ReceiptPacket, failure: ClassifiedFailure): QuarantineEntry {
-  const parsed = parseReceiptPacket(packet);
+function culpritEntry(packet: WirePacket, failure: ClassifiedFailure): QuarantineEntry {
+  const raw = fromWire(packet);
+  const parsed = parseReceiptPacket(raw);
   const { sqlState } = failure;
-  if (!parsed.ok) return { raw: packet, reason: "invalid_payload", error: parsed.error, sqlState };
-  return { raw: packet, reason: "rejected_by_database", error: failure.error.message, sqlState };
+  if (!parsed.ok) return { raw, reason: "invalid_payload", error: parsed.error, sqlState };
+  return { raw, reason: "rejected_by_database", error: failure.error.message, sqlState };
 }
 
 /** What one batch's isolation has learnt: whether any part committed, and which callbacks failed alone. */
-type Isolation = { committed: boolean; culprits: { packet: ReceiptPacket; failure: ClassifiedFailure }[] };
+type Isolation = { committed: boolean; culprits: { packet: WirePacket; failure: ClassifiedFailure }[] };
 
 type BatchWriterOptions = {
   /** Write lanes, each owning a share of the groups with one transaction in flight. */
@@ -25,11 +26,11 @@ type BatchWriterOptions = {
   /** Most callbacks of ordinary size (see receiptPacketWeight) written in one transaction; shares submitted meanwhile are merged up to this. */
   maxBatchPackets: number;
   /** Writes packets in one transaction. */
-  apply: (packets: readonly ReceiptPacket[]) => Promise<void>;
+  apply: (packets: readonly WirePacket[]) => Promise<void>;
   /** Keeps callbacks that cannot be written; resolves once they are durable. */
   quarantine: (entries: QuarantineEntry[]) => Promise<void>;
   /** Told of every transaction attempted, for metrics. */
-  onTransaction?: (packets: readonly ReceiptPacket[], seconds: number, ok: boolean) => void;
+  onTransaction?: (packets: readonly WirePacket[], seconds: number, ok: boolean) => void;
 };
 
 /**
@@ -54,15 +55,15 @@ type BatchWriterOptions = {
  *   server's: the job is retried.
  */
 export class BatchWriter {
-  private readonly lanes: GroupCommit<readonly ReceiptPacket[]>[];
+  private readonly lanes: GroupCommit<readonly WirePacket[]>[];
 
   constructor(private readonly options: BatchWriterOptions) {
     this.lanes = Array.from(
       { length: options.lanes },
       () =>
-        new GroupCommit<readonly ReceiptPacket[]>({
+        new GroupCommit<readonly WirePacket[]>({
           commit: (shares) => this.writeIsolated(shares.flat()),
-          sizeOf: (share) => share.reduce((n, packet) => n + receiptPacketWeight(packet), 0),
+          sizeOf: (share) => share.reduce((n, packet) => n + wirePacketWeight(packet), 0),
           maxGroupSize: options.maxBatchPackets,
           maxConcurrentCommits: 1,
         }),
@@ -70,7 +71,7 @@ export class BatchWriter {
   }
 
   /** Resolves once every packet is applied or quarantined; rejects on a transient failure. */
-  async write(packets: readonly ReceiptPacket[]): Promise<void> {
+  async write(packets: readonly WirePacket[]): Promise<void> {
     const shares = [...splitByLane(packets, this.lanes.length)].map(([lane, share]) => this.lanes[lane]!.submit(share));
     const failed = (await Promise.allSettled(shares)).find((s) => s.status === "rejected");
     if (failed) throw failed.reason;
@@ -80,7 +81,7 @@ export class BatchWriter {
     return this.options.quarantine(entries);
   }
 
-  private async writeIsolated(packets: ReceiptPacket[]): Promise<void> {
+  private async writeIsolated(packets: WirePacket[]): Promise<void> {
     const failure = await this.attempt(packets);
     if (!failure) return;
     const run: Isolation = { committed: false, culprits: [] };
@@ -93,7 +94,7 @@ export class BatchWriter {
   }
 
   /** `packets` failed together with `failure`: commit all but the culprits, and collect those. */
-  private async isolate(packets: ReceiptPacket[], failure: ClassifiedFailure, run: Isolation): Promise<void> {
+  private async isolate(packets: WirePacket[], failure: ClassifiedFailure, run: Isolation): Promise<void> {
     if (failure.kind === "transient") throw failure.error;
     if (packets.length === 1) return this.settleAlone(packets[0]!, run);
     const middle = Math.ceil(packets.length / 2);
@@ -107,7 +108,7 @@ export class BatchWriter {
   }
 
   /** One callback that failed in company: try it alone before deciding it cannot be written. */
-  private async settleAlone(packet: ReceiptPacket, run: Isolation): Promise<void> {
+  private async settleAlone(packet: WirePacket, run: Isolation): Promise<void> {
     let failure = await this.attempt([packet], run);
     // An unclassified error must recur alone before it is blamed on this callback.
     if (failure?.kind === "unknown") failure = await this.attempt([packet], run);
@@ -118,7 +119,7 @@ export class BatchWriter {
   }
 
   /** One transaction: undefined when it committed, the classified failure when not. */
-  private async attempt(packets: readonly ReceiptPacket[], run?: Isolation): Promise<ClassifiedFailure | undefined> {
+  private async attempt(packets: readonly WirePacket[], run?: Isolation): Promise<ClassifiedFailure | undefined> {
     const startedAt = process.hrtime.bigint();
     try {
       await this.options.apply(packets);

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { fromWire, toWire } from "@receipt-sync/protocol";
 import { checkedJob, RECEIPT_JOB_NAME, RECEIPT_QUEUE_NAME } from "@receipt-sync/queue";
 import { Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
@@ -73,10 +75,14 @@ describe("job retries", () => {
 });
 
 describe("packet checks", () => {
-  it("takes packets as they are only under a stamp of this schema version made for exactly them", async () => {
-    // The schema drops keys it does not know, so a parse shows in what the writer gets.
-    const marked = { ...packet, unknownKey: true };
-    const stamp = checkedJob([marked as typeof packet]).packetSchema as string;
+  it("takes rows as they are only under a stamp of this schema version made for exactly them", async () => {
+    // The schema turns a digit-string EventTime into a number, so a parse shows in what the writer gets.
+    const marked = toWire(packet);
+    marked[6] = String(marked[6]) as unknown as number;
+    const stamp = (checkedJob([packet]) as { packetSchema: string }).packetSchema.replace(/:.*/, ":");
+    const stampOf = (rows: unknown[]) =>
+      `${stamp}${createHash("sha1").update(JSON.stringify(rows)).digest("base64url")}`;
+    const own = stampOf([marked]);
     const seen: unknown[][] = [];
     const quarantined: unknown[] = [];
     const { queue } = run(
@@ -86,25 +92,31 @@ describe("packet checks", () => {
       },
       1,
     );
-    const edited = { ...marked, receipt: { ...marked.receipt, GroupMsgReceiptList: [null] } };
+    const edited: unknown[] = [...marked];
+    edited[7] = [null];
+    const webMarked = [...marked];
+    webMarked[2] = "Web";
     const jobs = [
-      { packets: [marked], packetSchema: stamp }, // as the ingest built it: taken as it is
-      { packets: [marked] }, // no stamp
-      { packets: [marked], packetSchema: `9${stamp}` }, // another version
-      { packets: [marked], packetSchema: 1 }, // a stamp this worker cannot read
-      { packets: [{ ...marked, optPlatform: "Web" }], packetSchema: stamp }, // edited after stamping
-      { packets: [edited, marked], packetSchema: stamp }, // a stamp copied onto other packets
+      { rows: [marked], packetSchema: own }, // as the ingest built it: taken as it is
+      { rows: [marked] }, // no stamp
+      { rows: [marked], packetSchema: `9${own}` }, // another version
+      { rows: [marked], packetSchema: 1 }, // a stamp this worker cannot read
+      { rows: [webMarked], packetSchema: own }, // edited after stamping
+      { rows: [edited, marked], packetSchema: stampOf([marked]) }, // a stamp copied onto other rows
+      { packets: [fromWire(marked)], packetSchema: own }, // an older ingest's job
     ];
     for (const data of jobs) await queue.add(RECEIPT_JOB_NAME, data);
     await waitFor("every job written", () => seen.length === jobs.length, { timeoutMs: 5000 });
-    expect(seen.map((packets) => packets.map((p) => "unknownKey" in (p as object)))).toEqual([
-      [true],
-      [false],
-      [false],
-      [false],
-      [false],
-      [false],
+    expect(seen.map((packets) => packets.map((p) => typeof (p as unknown[])[6]))).toEqual([
+      ["string"],
+      ["number"],
+      ["number"],
+      ["number"],
+      ["number"],
+      ["number"],
+      ["number"],
     ]);
-    expect(quarantined).toEqual([edited]);
+    expect(seen[4]).toEqual([toWire({ ...packet, optPlatform: "Web" })]);
+    expect(quarantined).toEqual([fromWire(edited)]);
   });
 });

@@ -1,11 +1,11 @@
 import type { QuarantineEntry } from "@receipt-sync/db";
-import { parseReceiptPacket, type ReceiptPacket } from "@receipt-sync/protocol";
+import { fromWire, parseReceiptPacket, toWire, type WirePacket } from "@receipt-sync/protocol";
 import { MAX_TRIES, parseReceiptJob, receiptRetryDelayMs, trustedPackets } from "@receipt-sync/queue";
 import { DelayedError, UnrecoverableError, type Job } from "bullmq";
 
 export type JobWriter = {
   /** Resolves once every packet is applied or quarantined; rejects when the job should be retried. */
-  write: (packets: readonly ReceiptPacket[]) => Promise<void>;
+  write: (packets: readonly WirePacket[]) => Promise<void>;
   quarantine: (entries: QuarantineEntry[]) => Promise<void>;
 };
 
@@ -25,10 +25,10 @@ type RetryPolicy = {
 const DEFAULT_RETRY: RetryPolicy = { maxTries: MAX_TRIES, delayMs: receiptRetryDelayMs };
 
 /**
- * Hands a job's packets to the batch writer. Packets of a job whose stamp is this schema
+ * Hands a job's packets to the batch writer. Rows of a job whose stamp is this schema
  * version's and matches them (trustedPackets) are taken as they are: parsing is idempotent, so
  * a second parse would return them unchanged, and it cost the worker more CPU per packet than
- * checking the stamp. Every other packet is checked with the schema on its own. One that fails
+ * checking the stamp. Every other callback is checked with the schema on its own. One that fails
  * (an older or foreign producer, a job made or edited by hand, an unreadable spool line) would
  * fail the same way on every retry: it is quarantined, and the rest of the job is written. The
  * job completes once every packet is written or quarantined, so the failed set only holds jobs
@@ -46,7 +46,9 @@ export function createJobProcessor(
       ]);
       return;
     }
-    const valid = trustedPackets(envelope.value) ?? (await checkEach(envelope.value.packets, writer));
+    const data = envelope.value;
+    const valid =
+      trustedPackets(data) ?? (await checkEach("rows" in data ? data.rows.map(fromWire) : data.packets, writer));
     if (valid.length === 0) return;
     try {
       await writer.write(valid);
@@ -64,12 +66,12 @@ export function createJobProcessor(
 }
 
 /** The packets that pass the schema; the others are quarantined. */
-async function checkEach(values: readonly unknown[], writer: JobWriter): Promise<ReceiptPacket[]> {
-  const valid: ReceiptPacket[] = [];
+async function checkEach(values: readonly unknown[], writer: JobWriter): Promise<WirePacket[]> {
+  const valid: WirePacket[] = [];
   const invalid: QuarantineEntry[] = [];
   for (const raw of values) {
     const parsed = parseReceiptPacket(raw);
-    if (parsed.ok) valid.push(parsed.value);
+    if (parsed.ok) valid.push(toWire(parsed.value));
     else invalid.push({ raw, reason: "invalid_payload", error: parsed.error, sqlState: null });
   }
   if (invalid.length > 0) await writer.quarantine(invalid);

@@ -1,4 +1,4 @@
-import { applyReceipts, createDatabase, quarantineCallbacks } from "@receipt-sync/db";
+import { applyWirePackets, createDatabase, quarantineCallbacks } from "@receipt-sync/db";
 import { MAX_TRIES, RECEIPT_QUEUE_NAME, openReceiptQueue, createRedis, receiptRetryDelayMs } from "@receipt-sync/queue";
 import { createLogger, createShutdown, serveMetrics, type Logger } from "@receipt-sync/runtime";
 import { Worker } from "bullmq";
@@ -27,7 +27,7 @@ export async function startWorker(
   const writer = new BatchWriter({
     lanes: config.writeConcurrency,
     maxBatchPackets: config.batchPackets,
-    apply: async (packets) => void (await applyReceipts(db, packets)),
+    apply: async (packets) => void (await applyWirePackets(db, packets)),
     quarantine: async (entries) => {
       await quarantineCallbacks(db, entries);
       metrics.recordQuarantined(entries);

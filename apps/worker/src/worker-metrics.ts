@@ -1,4 +1,4 @@
-import type { ReceiptPacket } from "@receipt-sync/protocol";
+import type { WirePacket } from "@receipt-sync/protocol";
 import type { Queue } from "bullmq";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
@@ -75,12 +75,12 @@ export function createWorkerMetrics(queue: Queue) {
     recordQuarantined(entries: readonly { reason: string }[]) {
       for (const entry of entries) quarantined.inc({ reason: entry.reason });
     },
-    recordWrite(packets: readonly ReceiptPacket[], seconds: number, ok: boolean) {
+    recordWrite(packets: readonly WirePacket[], seconds: number, ok: boolean) {
       writeSeconds.observe({ result: ok ? "ok" : "error" }, seconds);
       if (!ok) return;
       batchPackets.observe(packets.length);
       const nowMs = Date.now();
-      for (const p of packets) lagSeconds.observe(Math.max(0, (nowMs - p.receipt.EventTime) / 1000));
+      for (const p of packets) lagSeconds.observe(Math.max(0, (nowMs - p[6]) / 1000));
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { ReceiptPacket } from "@receipt-sync/protocol";
+import { toWire, type ReceiptPacket, type WirePacket } from "@receipt-sync/protocol";
 import type { Database } from "./create-database.js";
 import { receiptColumnsOf } from "./receipt-sql.js";
 
@@ -10,6 +10,11 @@ type ApplyResult = { messages: number; readers: number };
  * `messages` and `readers` count what the batch named, duplicates included.
  */
 export async function applyReceipts(db: Database, packets: readonly ReceiptPacket[]): Promise<ApplyResult> {
+  return applyWirePackets(db, packets.map(toWire));
+}
+
+/** applyReceipts for packets in the form jobs carry them (the worker's path). */
+export async function applyWirePackets(db: Database, packets: readonly WirePacket[]): Promise<ApplyResult> {
   const columns = receiptColumnsOf(packets);
   const statement = columns.statement();
   if (statement) await db.$executeRawUnsafe(statement.sql, ...statement.params);

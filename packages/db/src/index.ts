@@ -1,5 +1,5 @@
 export { createDatabase, type Database } from "./create-database.js";
-export { applyReceipts } from "./apply-receipts.js";
+export { applyReceipts, applyWirePackets } from "./apply-receipts.js";
 export { migrate, readMigrations, DEFAULT_MIGRATIONS_DIR } from "./migrate.js";
 export { receiptColumnsOf } from "./receipt-sql.js";
 export { splitByLane } from "./write-lanes.js";

@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { query, receiptPacket, REPO_ROOT, useTestDatabase } from "@receipt-sync/testing";
+import { toWire } from "@receipt-sync/protocol";
 import { quarantineCallbacks } from "./quarantine.js";
 import { createDatabase } from "./create-database.js";
 
@@ -86,6 +87,34 @@ describe("npm run quarantine", () => {
     const retried = quarantine("retry");
     expect(retried).toMatchObject({ status: 0, stdout: expect.stringContaining("applied 1203 of 1203") });
     expect(await query(database.url, "SELECT count(*)::int AS n FROM quarantined_callbacks")).toEqual([{ n: 0 }]);
+  });
+
+  it("retries a whole job an older worker could not read, all of it or none", async () => {
+    // An older worker meeting a job of rows (a rolling upgrade with the ingest upgraded first)
+    // quarantines the job's data as it is.
+    const packets = [1, 2, 3].map((seq) =>
+      receiptPacket({ groupId: "q-job", eventTimeMs: 20, messages: [{ seq, read: 1, unread: 0, readers: ["a"] }] }),
+    );
+    const rows = packets.map(toWire);
+    const broken = [...rows.slice(0, 2), "a torn row"];
+    await quarantineCallbacks(database.db, [
+      {
+        raw: { rows, packetSchema: "1:x" },
+        reason: "invalid_payload",
+        error: "job 1: packets: missing",
+        sqlState: null,
+      },
+      { raw: { rows: broken }, reason: "invalid_payload", error: "job 2: packets: missing", sqlState: null },
+    ]);
+    const retried = quarantine("retry");
+    expect(retried.stdout).toContain("applied 1 of 2");
+    expect(retried.stdout).toContain("callback 3 of 3");
+    expect(
+      await query(database.url, "SELECT msg_seq::int FROM group_message_receipts WHERE group_id = 'q-job' ORDER BY 1"),
+    ).toEqual([{ msg_seq: 1 }, { msg_seq: 2 }, { msg_seq: 3 }]);
+    expect(await query(database.url, "SELECT payload->'rows'->>2 AS row FROM quarantined_callbacks")).toEqual([
+      { row: "a torn row" },
+    ]);
   });
 
   it("explains bad arguments", () => {

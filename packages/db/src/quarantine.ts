@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { isStorableText, parseReceiptPacket } from "@receipt-sync/protocol";
+import { fromWire, isStorableText, parseReceiptPacket, toWire, type WirePacket } from "@receipt-sync/protocol";
 import type { Database } from "./create-database.js";
 import { arrayLiteral, receiptColumnsOf } from "./receipt-sql.js";
 
@@ -117,12 +117,18 @@ export async function retryQuarantined(db: Database, ids: readonly string[] = []
 }
 
 async function retryOne(db: Database, row: QuarantinedCallback): Promise<RetryOutcome> {
-  const parsed = parseReceiptPacket(JSON.parse(row.payloadText));
-  if (!parsed.ok) {
-    await bumpAttempt(db, row.id, parsed.error, null);
-    return { id: row.id, result: "still_invalid", error: parsed.error };
+  const packets: WirePacket[] = [];
+  const values = callbacksIn(JSON.parse(row.payloadText));
+  for (const [i, value] of values.entries()) {
+    const parsed = parseReceiptPacket(value);
+    if (!parsed.ok) {
+      const error = values.length === 1 ? parsed.error : `callback ${i + 1} of ${values.length}: ${parsed.error}`;
+      await bumpAttempt(db, row.id, error, null);
+      return { id: row.id, result: "still_invalid", error };
+    }
+    packets.push(toWire(parsed.value));
   }
-  const statement = receiptColumnsOf([parsed.value]).statement();
+  const statement = receiptColumnsOf(packets).statement();
   try {
     await db.$transaction([
       ...(statement ? [db.$executeRawUnsafe(statement.sql, ...statement.params)] : []),
@@ -134,6 +140,20 @@ async function retryOne(db: Database, row: QuarantinedCallback): Promise<RetryOu
     await bumpAttempt(db, row.id, message, sqlStateOf(error));
     return { id: row.id, result: "still_rejected", error: message };
   }
+}
+
+/**
+ * The callbacks a quarantined payload holds: one packet, or a whole job that a worker could
+ * not read, such as a job in this version's form (its `rows`) that an older worker met during
+ * a rolling upgrade, or an older job's `packets`.
+ */
+function callbacksIn(payload: unknown): unknown[] {
+  if (typeof payload === "object" && payload !== null && !Array.isArray(payload)) {
+    const { rows, packets } = payload as { rows?: unknown; packets?: unknown };
+    if (Array.isArray(rows) && rows.length > 0) return rows.map(fromWire);
+    if (Array.isArray(packets) && packets.length > 0) return packets;
+  }
+  return [fromWire(payload)];
 }
 
 async function bumpAttempt(db: Database, id: string, error: string, sqlState: string | null): Promise<void> {

@@ -1,4 +1,4 @@
-import type { ReceiptPacket } from "@receipt-sync/protocol";
+import type { WirePacket } from "@receipt-sync/protocol";
 
 /**
  * The statement that writes a batch, as plain parameterised SQL so that Prisma
@@ -153,25 +153,24 @@ export class ReceiptColumns {
   };
 
   /** Every row one callback contributes: per message its counts, its ledger entry and its readers. */
-  addPacket(packet: ReceiptPacket): void {
-    const { sdkAppId, clientIp, optPlatform, receivedAtMs, receipt } = packet;
-    const { GroupId, Type, EventTime } = receipt;
+  addPacket(packet: WirePacket): void {
+    const [app, ip, platform, receivedMs, grp, type, eventMs, messages] = packet;
     const c = this.message;
-    for (const item of receipt.GroupMsgReceiptList) {
-      c.app.add(sdkAppId);
-      c.grp.add(GroupId);
-      c.seq.add(item.MsgSeq);
-      c.eventMs.add(EventTime);
-      c.receivedMs.add(receivedAtMs);
-      c.ip.add(clientIp);
-      c.platform.add(optPlatform);
-      c.type.add(Type);
-      c.read.add(item.ReadNum);
-      c.unread.add(item.UnreadNum);
+    for (const [seq, read, unread, readers] of messages) {
+      c.app.add(app);
+      c.grp.add(grp);
+      c.seq.add(seq);
+      c.eventMs.add(eventMs);
+      c.receivedMs.add(receivedMs);
+      c.ip.add(ip);
+      c.platform.add(platform);
+      c.type.add(type);
+      c.read.add(read);
+      c.unread.add(unread);
       this.rows += 1;
       this.messages += 1;
       this.events += 1;
-      for (const member of item.ReadReceiptMembers ?? []) this.addReader(member.Member_Account);
+      if (readers) for (const account of readers) this.addReader(account);
     }
   }
 
@@ -233,7 +232,7 @@ export class ReceiptColumns {
 }
 
 /** The columns of every row `packets` write; `.statement()` gives the SQL. */
-export function receiptColumnsOf(packets: readonly ReceiptPacket[]): ReceiptColumns {
+export function receiptColumnsOf(packets: readonly WirePacket[]): ReceiptColumns {
   const columns = new ReceiptColumns();
   for (const packet of packets) columns.addPacket(packet);
   return columns;

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { toWire } from "@receipt-sync/protocol";
 import { receiptPacket } from "@receipt-sync/testing";
 import { laneOf, splitByLane } from "./write-lanes.js";
 
 const packet = (groupId: string, sdkAppId = "1400000001", eventTimeMs = 1) =>
-  receiptPacket({ groupId, sdkAppId, eventTimeMs, messages: [{ seq: 1, read: 1, unread: 0, readers: ["a"] }] });
+  toWire(receiptPacket({ groupId, sdkAppId, eventTimeMs, messages: [{ seq: 1, read: 1, unread: 0, readers: ["a"] }] }));
 
 describe("write lanes", () => {
   it("sends every packet of a group to the same lane, whatever else it carries", () => {
@@ -39,7 +40,7 @@ describe("write lanes", () => {
     for (const [lane, share] of split) {
       expect(share.length).toBeGreaterThan(0);
       expect(share.every((p) => laneOf(p, 3) === lane)).toBe(true);
-      const times = share.map((p) => p.receipt.EventTime);
+      const times = share.map((p) => p[6]);
       expect(times).toEqual([...times].sort((a, b) => a - b));
     }
   });

@@ -1,5 +1,12 @@
 import { createHash } from "node:crypto";
-import { parseWith, RECEIPT_PACKET_SCHEMA_VERSION, type ParseResult, type ReceiptPacket } from "@receipt-sync/protocol";
+import {
+  parseWith,
+  RECEIPT_PACKET_SCHEMA_VERSION,
+  toWire,
+  type ParseResult,
+  type ReceiptPacket,
+  type WirePacket,
+} from "@receipt-sync/protocol";
 import { withTimeout } from "@receipt-sync/runtime";
 import { Queue, type ConnectionOptions, type JobsOptions, type QueueOptions } from "bullmq";
 import { z } from "zod";
@@ -10,38 +17,39 @@ export const RECEIPT_JOB_NAME = "apply-receipts";
 
 /**
  * A job carries every callback that arrived while the previous enqueue was in flight. The
- * envelope is checked here. A job of packets the ingest built with the packet schema carries a
- * stamp (`packetSchema`): the schema's version and a digest of the packets as JSON. A worker
- * whose schema has that version, and whose digest of the packets it received matches, takes
- * them as they are. Any other packet (from the spool, an older or foreign producer, a job
- * edited or made by hand) is checked on its own by the worker, so one that fails cannot take
- * its neighbours down with it. The stamp is any value: one this worker cannot read only means
- * a parse.
+ * ingest writes the packets it built with the packet schema as `rows`, in their wire form
+ * (toWire), with a stamp (`packetSchema`): the schema's version and a digest of the rows as
+ * JSON. A worker whose schema has that version, and whose digest of the rows it received
+ * matches, takes them as they are. Any other callback (the `packets` of spool lines and of
+ * older producers, rows with another stamp or none, a job edited or made by hand) is checked
+ * on its own by the worker, so one that fails cannot take its neighbours down with it. The
+ * stamp is any value: one this worker cannot read only means a parse.
  */
-const receiptJobSchema = z.object({
-  packets: z.array(z.unknown()).min(1),
-  packetSchema: z.unknown().optional(),
-});
-export type ReceiptJobData = z.output<typeof receiptJobSchema>;
+const rowsJobSchema = z.object({ rows: z.array(z.unknown()).min(1), packetSchema: z.unknown().optional() });
+const packetsJobSchema = z.object({ packets: z.array(z.unknown()).min(1) });
+export type ReceiptJobData = z.output<typeof rowsJobSchema> | z.output<typeof packetsJobSchema>;
 
+/** The job's envelope; a job with `rows` is read as rows, any other as packets, so the error names what is wrong. */
 export function parseReceiptJob(data: unknown): ParseResult<ReceiptJobData> {
-  return parseWith(receiptJobSchema, data);
+  const hasRows = typeof data === "object" && data !== null && "rows" in data;
+  return hasRows ? parseWith(rowsJobSchema, data) : parseWith(packetsJobSchema, data);
 }
 
 /**
- * The stamp of packets this schema version produced. The digest binds it to these packets, so
- * a job whose data was changed after the ingest built it (an edit in the queue dashboard, a
- * script that copies a stamp) is parsed again. It is no signature: whoever can write to Redis
- * can forge it, as they can delete jobs.
+ * The stamp of rows this schema version produced. The digest binds it to these rows, so a job
+ * whose data was changed after the ingest built it (an edit in the queue dashboard, a script
+ * that copies a stamp) is parsed again. It is no signature: whoever can write to Redis can
+ * forge it, as they can delete jobs.
  */
-function stampOf(packets: readonly unknown[]): string {
-  const digest = createHash("sha1").update(JSON.stringify(packets)).digest("base64url");
+function stampOf(rows: readonly unknown[]): string {
+  const digest = createHash("sha1").update(JSON.stringify(rows)).digest("base64url");
   return `${RECEIPT_PACKET_SCHEMA_VERSION}:${digest}`;
 }
 
 /** A job of packets that passed receiptPacketSchema in this process. */
 export function checkedJob(packets: readonly ReceiptPacket[]): ReceiptJobData {
-  return { packets: packets as unknown[], packetSchema: stampOf(packets) };
+  const rows = packets.map(toWire);
+  return { rows, packetSchema: stampOf(rows) };
 }
 
 /** A job of values nobody has checked here (spool lines): the worker parses each. */
@@ -49,11 +57,12 @@ export function uncheckedJob(values: readonly unknown[]): ReceiptJobData {
   return { packets: values as unknown[] };
 }
 
-/** The job's packets, when this version's packet schema produced exactly them; undefined when they need a parse. */
-export function trustedPackets(job: ReceiptJobData): readonly ReceiptPacket[] | undefined {
+/** The job's rows, when this version's packet schema produced exactly them; undefined when they need a parse. */
+export function trustedPackets(job: ReceiptJobData): readonly WirePacket[] | undefined {
+  if (!("rows" in job)) return undefined;
   if (typeof job.packetSchema !== "string" || !job.packetSchema.startsWith(`${RECEIPT_PACKET_SCHEMA_VERSION}:`))
     return undefined;
-  return job.packetSchema === stampOf(job.packets) ? (job.packets as ReceiptPacket[]) : undefined;
+  return job.packetSchema === stampOf(job.rows) ? (job.rows as WirePacket[]) : undefined;
 }
 
 /**
@@ -65,8 +74,17 @@ export function trustedPackets(job: ReceiptJobData): readonly ReceiptPacket[] | 
 export function receiptPacketWeight(packet: ReceiptPacket): number {
   let rows = 0;
   for (const message of packet.receipt.GroupMsgReceiptList) rows += 1 + (message.ReadReceiptMembers?.length ?? 0);
-  return Math.max(1, Math.ceil(rows / 10));
+  return weightOfRows(rows);
 }
+
+/** receiptPacketWeight of a packet in its wire form. */
+export function wirePacketWeight(packet: WirePacket): number {
+  let rows = 0;
+  for (const message of packet[7]) rows += 1 + (message[3]?.length ?? 0);
+  return weightOfRows(rows);
+}
+
+const weightOfRows = (rows: number) => Math.max(1, Math.ceil(rows / 10));
 
 /** Longest wait between two tries of a job. */
 export const MAX_RETRY_DELAY_MS = 5 * 60_000;

@@ -6,6 +6,7 @@ export {
   MAX_TRIES,
   receiptRetryDelayMs,
   receiptPacketWeight,
+  wirePacketWeight,
   parseReceiptJob,
   addReceiptJob,
   checkedJob,

@@ -1,5 +1,5 @@
 import { Queue } from "bullmq";
-import type { ReceiptPacket } from "@receipt-sync/protocol";
+import { fromWire, type ReceiptPacket } from "@receipt-sync/protocol";
 import {
   openReceiptQueue,
   createRedis,
@@ -34,7 +34,11 @@ const connections = new WeakMap<Queue<ReceiptJobData>, RedisClient>();
 /** Every packet waiting in the queue, in the order the jobs were added. */
 export async function queuedPackets(queue: Queue<ReceiptJobData>): Promise<ReceiptPacket[]> {
   const jobs = await queue.getJobs(["waiting", "prioritized", "delayed", "active"], 0, -1, true);
-  return jobs.flatMap((job) => job.data.packets as ReceiptPacket[]);
+  return jobs.flatMap((job) =>
+    "rows" in job.data
+      ? job.data.rows.map((row) => fromWire(row) as ReceiptPacket)
+      : (job.data.packets as ReceiptPacket[]),
+  );
 }
 
 /** Removes every key under `prefix` and closes the handle. */
