@@ -9,7 +9,7 @@ export async function listFailed(queue: Queue, limit = 1000): Promise<FailedJob[
     id: String(job.id),
     failedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
     attempts: job.attemptsMade,
-    packets: Array.isArray(job.data?.packets) ? job.data.packets.length : 0,
+    packets: callbackCount(job.data),
     reason: job.failedReason ?? "",
   }));
 }
@@ -38,4 +38,11 @@ export async function purgeFailed(queue: Queue, ids: string[] = []): Promise<num
     }
   }
   return purged;
+}
+
+/** The callbacks a job holds: its rows (this version's ingest) or its packets (spool lines, older ingests). */
+function callbackCount(data: unknown): number {
+  const { rows, packets } = (data ?? {}) as { rows?: unknown; packets?: unknown };
+  if (Array.isArray(rows)) return rows.length;
+  return Array.isArray(packets) ? packets.length : 0;
 }

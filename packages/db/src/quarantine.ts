@@ -40,7 +40,12 @@ const UPSERT_QUARANTINE = `
     attempts = quarantined_callbacks.attempts + EXCLUDED.attempts`;
 
 export async function quarantineCallbacks(db: Database, entries: readonly QuarantineEntry[]): Promise<void> {
-  if (entries.length === 0) return;
+  const statement = quarantineStatement(entries);
+  if (statement) await db.$executeRawUnsafe(statement.sql, ...statement.params);
+}
+
+function quarantineStatement(entries: readonly QuarantineEntry[]): { sql: string; params: string[] } | undefined {
+  if (entries.length === 0) return undefined;
   // One row per fingerprint: a statement may not update the same row twice.
   const rows = new Map<
     string,
@@ -54,16 +59,18 @@ export async function quarantineCallbacks(db: Database, entries: readonly Quaran
     else rows.set(fingerprint, { payload: fitsJsonb(entry.raw) ? payloadText : null, payloadText, entry, attempts: 1 });
   }
   const list = [...rows];
-  await db.$executeRawUnsafe(
-    UPSERT_QUARANTINE,
-    arrayLiteral(list.map(([fingerprint]) => fingerprint)),
-    arrayLiteral(list.map(([, r]) => r.payload)),
-    arrayLiteral(list.map(([, r]) => r.payloadText)),
-    arrayLiteral(list.map(([, r]) => r.entry.reason)),
-    arrayLiteral(list.map(([, r]) => storable(r.entry.error))),
-    arrayLiteral(list.map(([, r]) => r.entry.sqlState)),
-    arrayLiteral(list.map(([, r]) => r.attempts)),
-  );
+  return {
+    sql: UPSERT_QUARANTINE,
+    params: [
+      arrayLiteral(list.map(([fingerprint]) => fingerprint)),
+      arrayLiteral(list.map(([, r]) => r.payload)),
+      arrayLiteral(list.map(([, r]) => r.payloadText)),
+      arrayLiteral(list.map(([, r]) => r.entry.reason)),
+      arrayLiteral(list.map(([, r]) => storable(r.entry.error))),
+      arrayLiteral(list.map(([, r]) => r.entry.sqlState)),
+      arrayLiteral(list.map(([, r]) => r.attempts)),
+    ],
+  };
 }
 
 /** Quarantined callbacks, oldest first: all of them (up to `limit`, after `afterId`), or those named. */
@@ -98,7 +105,11 @@ export async function purgeQuarantined(db: Database, ids: readonly string[] = []
   return result.count;
 }
 
-type RetryOutcome = { id: string; result: "applied" | "still_invalid" | "still_rejected"; error?: string };
+/**
+ * `split`: a whole job whose valid callbacks were applied, and whose invalid ones were kept in
+ * quarantine, each on its own (in the same transaction as the job's release).
+ */
+type RetryOutcome = { id: string; result: "applied" | "split" | "still_invalid" | "still_rejected"; error?: string };
 
 /**
  * Re-applies quarantined callbacks with the current code (e.g. after an upgrade that fixed
@@ -117,24 +128,31 @@ export async function retryQuarantined(db: Database, ids: readonly string[] = []
 }
 
 async function retryOne(db: Database, row: QuarantinedCallback): Promise<RetryOutcome> {
-  const packets: WirePacket[] = [];
   const values = callbacksIn(JSON.parse(row.payloadText));
+  const packets: WirePacket[] = [];
+  const invalid: QuarantineEntry[] = [];
   for (const [i, value] of values.entries()) {
     const parsed = parseReceiptPacket(value);
-    if (!parsed.ok) {
+    if (parsed.ok) packets.push(toWire(parsed.value));
+    else {
       const error = values.length === 1 ? parsed.error : `callback ${i + 1} of ${values.length}: ${parsed.error}`;
-      await bumpAttempt(db, row.id, error, null);
-      return { id: row.id, result: "still_invalid", error };
+      invalid.push({ raw: value, reason: "invalid_payload", error, sqlState: null });
     }
-    packets.push(toWire(parsed.value));
+  }
+  if (packets.length === 0) {
+    await bumpAttempt(db, row.id, invalid[0]!.error, null);
+    return { id: row.id, result: "still_invalid", error: invalid[0]!.error };
   }
   const statement = receiptColumnsOf(packets).statement();
+  const kept = quarantineStatement(invalid);
   try {
     await db.$transaction([
-      ...(statement ? [db.$executeRawUnsafe(statement.sql, ...statement.params)] : []),
+      ...[statement, kept].flatMap((s) => (s ? [db.$executeRawUnsafe(s.sql, ...s.params)] : [])),
       db.$executeRawUnsafe("DELETE FROM quarantined_callbacks WHERE id = $1::bigint", row.id),
     ]);
-    return { id: row.id, result: "applied" };
+    if (invalid.length === 0) return { id: row.id, result: "applied" };
+    const error = `applied ${packets.length} of ${values.length} callbacks; kept ${invalid.length} in quarantine on their own: ${invalid[0]!.error}`;
+    return { id: row.id, result: "split", error };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     await bumpAttempt(db, row.id, message, sqlStateOf(error));

@@ -24,12 +24,13 @@ const receiptPacketSchema = z.object({
 export type ReceiptPacket = z.output<typeof receiptPacketSchema>;
 
 /**
- * The version of receiptPacketSchema. A job whose packets this schema produced carries it, and
- * a worker with the same version takes them as they are instead of parsing each again (the
- * parse cost the worker more CPU than anything else it did per packet). Bump it with any
- * change to what the schema accepts or outputs; a test pins it to the schema's source files.
+ * The version of receiptPacketSchema and of the wire form (wire-packet.ts) a job carries its
+ * packets in. A job whose rows this schema produced carries it, and a worker with the same
+ * version takes them as they are instead of parsing each again (the parse cost the worker more
+ * CPU than anything else it did per packet). Bump it with any change to what the schema
+ * accepts or outputs, or to the wire form; a test pins it to their source files.
  */
-export const RECEIPT_PACKET_SCHEMA_VERSION = 1;
+export const RECEIPT_PACKET_SCHEMA_VERSION = 2;
 
 // Errors name the fields as the caller wrote them: query parameters, then the body's own.
 const CALLER_NAMES = {
