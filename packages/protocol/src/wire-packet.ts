@@ -7,7 +7,7 @@ export type WireMessage = [msgSeq: number, readNum: number, unreadNum: number, r
 /**
  * A ReceiptPacket as a job carries it and the worker writes it: the same values in arrays,
  * without field names or the constant CallbackCommand. It is a third of the packet's JSON, and
- * a fifth of the objects when parsed: the worker's CPU per callback went mostly into parsing
+ * under half of its objects when parsed: the worker's CPU per callback went mostly into parsing
  * job data and collecting what parsing left behind.
  */
 export type WirePacket = [
