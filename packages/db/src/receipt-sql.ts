@@ -155,19 +155,8 @@ export class ReceiptColumns {
   /** Every row one callback contributes: per message its counts, its ledger entry and its readers. */
   addPacket(packet: WirePacket): void {
     const [app, ip, platform, receivedMs, grp, type, eventMs, messages] = packet;
-    const c = this.message;
     for (const [seq, read, unread, readers] of messages) {
-      c.app.add(app);
-      c.grp.add(grp);
-      c.seq.add(seq);
-      c.eventMs.add(eventMs);
-      c.receivedMs.add(receivedMs);
-      c.ip.add(ip);
-      c.platform.add(platform);
-      c.type.add(type);
-      c.read.add(read);
-      c.unread.add(unread);
-      this.rows += 1;
+      this.addMessage(app, grp, seq, eventMs, receivedMs, ip, platform, type, read, unread);
       this.messages += 1;
       this.events += 1;
       if (readers) for (const account of readers) this.addReader(account);
@@ -176,7 +165,7 @@ export class ReceiptColumns {
 
   /** Counts of one message as of `eventMs`, with no ledger entry. */
   addReceipt(app: string, grp: string, seq: number, type: string, read: number, unread: number, eventMs: number): void {
-    this.addMessage(app, grp, seq, eventMs, type, read, unread);
+    this.addMessage(app, grp, seq, eventMs, null, null, null, type, read, unread);
     this.messages += 1;
   }
 
@@ -184,18 +173,24 @@ export class ReceiptColumns {
   addReaders(app: string, grp: string, seq: number, readMs: number, accounts: Iterable<string>): void {
     let first = true;
     for (const account of accounts) {
-      if (first) this.addMessage(app, grp, seq, readMs, null, null, null);
+      if (first) this.addMessage(app, grp, seq, readMs, null, null, null, null, null, null);
       first = false;
       this.addReader(account);
     }
   }
 
-  /** A message row without a ledger entry; with counts when `type` is given. */
+  /**
+   * A row of the message list: with a ledger entry when `receivedMs` is given, with counts when
+   * `type` is. Values go in one by one, as the columns take them: no object per row.
+   */
   private addMessage(
     app: string,
     grp: string,
     seq: number,
     eventMs: number,
+    receivedMs: number | null,
+    ip: string | null,
+    platform: string | null,
     type: string | null,
     read: number | null,
     unread: number | null,
@@ -205,9 +200,9 @@ export class ReceiptColumns {
     c.grp.add(grp);
     c.seq.add(seq);
     c.eventMs.add(eventMs);
-    c.receivedMs.add(null);
-    c.ip.add(null);
-    c.platform.add(null);
+    c.receivedMs.add(receivedMs);
+    c.ip.add(ip);
+    c.platform.add(platform);
     c.type.add(type);
     c.read.add(read);
     c.unread.add(unread);
