@@ -1,13 +1,6 @@
 import { parse as parseQuery } from "node:querystring";
-import { createHash } from "node:crypto";
-import {
-  fromWire,
-  parseReceiptPacket,
-  RECEIPT_PACKET_SCHEMA_VERSION,
-  toWire,
-  type ReceiptPacket,
-} from "@receipt-sync/protocol";
-import { RECEIPT_JOB_NAME, RECEIPT_JOB_OPTIONS, type ReceiptJobData } from "@receipt-sync/queue";
+import { fromWire, parseReceiptPacket, toWire, type ReceiptPacket } from "@receipt-sync/protocol";
+import { RECEIPT_JOB_NAME, RECEIPT_JOB_OPTIONS, stampOf, type ReceiptJobData } from "@receipt-sync/queue";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -309,8 +302,6 @@ describe("every callback answered 200", () => {
         return value;
       }
     };
-    const stampOf = (rows: unknown[]) =>
-      `${RECEIPT_PACKET_SCHEMA_VERSION}:${createHash("sha1").update(JSON.stringify(rows)).digest("base64url")}`;
     try {
       await fc.assert(
         fc.asyncProperty(

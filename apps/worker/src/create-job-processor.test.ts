@@ -1,6 +1,5 @@
-import { createHash } from "node:crypto";
 import { fromWire, toWire } from "@receipt-sync/protocol";
-import { checkedJob, RECEIPT_JOB_NAME, RECEIPT_QUEUE_NAME } from "@receipt-sync/queue";
+import { RECEIPT_JOB_NAME, RECEIPT_QUEUE_NAME, stampOf } from "@receipt-sync/queue";
 import { Worker, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
@@ -79,9 +78,6 @@ describe("packet checks", () => {
     // The schema turns a digit-string EventTime into a number, so a parse shows in what the writer gets.
     const marked = toWire(packet);
     marked[6] = String(marked[6]) as unknown as number;
-    const stamp = (checkedJob([packet]) as { packetSchema: string }).packetSchema.replace(/:.*/, ":");
-    const stampOf = (rows: unknown[]) =>
-      `${stamp}${createHash("sha1").update(JSON.stringify(rows)).digest("base64url")}`;
     const own = stampOf([marked]);
     const seen: unknown[][] = [];
     const quarantined: unknown[] = [];

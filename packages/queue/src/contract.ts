@@ -41,7 +41,7 @@ export function parseReceiptJob(data: unknown): ParseResult<ReceiptJobData> {
  * that copies a stamp) is parsed again. It is no signature: whoever can write to Redis can
  * forge it, as they can delete jobs.
  */
-function stampOf(rows: readonly unknown[]): string {
+export function stampOf(rows: readonly unknown[]): string {
   const digest = createHash("sha1").update(JSON.stringify(rows)).digest("base64url");
   return `${RECEIPT_PACKET_SCHEMA_VERSION}:${digest}`;
 }

@@ -12,6 +12,7 @@ export {
   checkedJob,
   uncheckedJob,
   trustedPackets,
+  stampOf,
   type ReceiptJobData,
 } from "./contract.js";
 export { createRedis, waitForRedis, type RedisClient } from "./create-redis.js";
