@@ -1,13 +1,13 @@
 import { fromWire, toWire } from "@receipt-sync/protocol";
-import { RECEIPT_JOB_NAME, RECEIPT_QUEUE_NAME, stampOf } from "@receipt-sync/queue";
-import { Worker, type Job } from "bullmq";
+import { RECEIPT_JOB_NAME, RECEIPT_QUEUE_NAME, ReceiptJobWorker, stampOf, stampOfJson } from "@receipt-sync/queue";
+import type { Job } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { dropQueue, openQueue, receiptPacket, TEST_REDIS_URL, uniquePrefix, waitFor } from "@receipt-sync/testing";
 import { createJobProcessor, type JobWriter } from "./create-job-processor.js";
 
 const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
-const started: { worker: Worker; queue: ReturnType<typeof openQueue> }[] = [];
+const started: { worker: ReceiptJobWorker; queue: ReturnType<typeof openQueue> }[] = [];
 afterAll(async () => {
   for (const { worker, queue } of started) {
     await worker.close();
@@ -16,8 +16,8 @@ afterAll(async () => {
   await connection.quit();
 });
 
-/** A worker running the job processor with `writer`, on a queue of its own. */
-function run(writer: JobWriter, maxTries: number) {
+/** A worker running the job processor with `writer`, on a queue of its own; with `autorun` false, once started. */
+function run(writer: JobWriter, maxTries: number, autorun = true) {
   const prefix = uniquePrefix();
   const retries: number[] = [];
   const processor = createJobProcessor(writer, {
@@ -25,9 +25,10 @@ function run(writer: JobWriter, maxTries: number) {
     delayMs: () => 20,
     onRetry: (job: Job) => retries.push(job.attemptsStarted),
   });
-  const entry = { worker: new Worker(RECEIPT_QUEUE_NAME, processor, { connection, prefix }), queue: openQueue(prefix) };
+  const worker = new ReceiptJobWorker(RECEIPT_QUEUE_NAME, processor, { connection, prefix, autorun });
+  const entry = { worker, queue: openQueue(prefix) };
   started.push(entry);
-  return { retries, queue: entry.queue };
+  return { retries, queue: entry.queue, worker, prefix };
 }
 
 const packet = receiptPacket({ eventTimeMs: 1, messages: [{ seq: 1, read: 1, unread: 0 }] });
@@ -114,5 +115,45 @@ describe("packet checks", () => {
     ]);
     expect(seen[4]).toEqual([toWire({ ...packet, optPlatform: "Web" })]);
     expect(quarantined).toEqual([fromWire(edited)]);
+  });
+
+  it("digests the rows as Redis holds them, and trusts nothing else in the stored data", async () => {
+    const marked = toWire(packet);
+    marked[6] = String(marked[6]) as unknown as number;
+    const webMarked = [...marked];
+    webMarked[2] = "Web";
+    // JSON of the same rows that JSON.stringify would not write: only the stored text has this digest.
+    const escapedJson = JSON.stringify([marked]).replace(
+      /^\[\["(.)/,
+      (_, c: string) => `[["\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+    );
+    expect(escapedJson).not.toBe(JSON.stringify([marked]));
+    expect(JSON.parse(escapedJson)).toEqual([marked]);
+    const own = stampOf([marked]);
+    const stored = [
+      `{"rows":${escapedJson},"packetSchema":${JSON.stringify(stampOfJson(escapedJson))}}`, // digest of the text: taken
+      `{"packetSchema":${JSON.stringify(own)},"rows":${JSON.stringify([marked])}}`, // other key order: digest of the rows, taken
+      `{"rows":${escapedJson},"packetSchema":${JSON.stringify(own)}}`, // other text than the stamp's: parsed
+      `{"rows":${JSON.stringify([marked])},"rows":${JSON.stringify([webMarked])},"packetSchema":${JSON.stringify(own)}}`, // rows named twice: parsed
+    ];
+    const seen: unknown[][] = [];
+    const { queue, worker, prefix } = run(
+      { write: async (packets) => void seen.push([...packets]), quarantine: async () => {} },
+      1,
+      false,
+    );
+    for (const data of stored) {
+      const job = await queue.add(RECEIPT_JOB_NAME, { rows: [marked], packetSchema: own });
+      await connection.hset(`${prefix}:${RECEIPT_QUEUE_NAME}:${job.id}`, "data", data);
+    }
+    void worker.run();
+    await waitFor("every job written", () => seen.length === stored.length, { timeoutMs: 5000 });
+    expect(seen.map((packets) => packets.map((p) => typeof (p as unknown[])[6]))).toEqual([
+      ["string"],
+      ["string"],
+      ["number"],
+      ["number"],
+    ]);
+    expect(seen[3]).toEqual([toWire({ ...packet, optPlatform: "Web" })]);
   });
 });

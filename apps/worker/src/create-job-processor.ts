@@ -1,6 +1,6 @@
 import type { QuarantineEntry } from "@receipt-sync/db";
 import { fromWire, parseReceiptPacket, toWire, type WirePacket } from "@receipt-sync/protocol";
-import { MAX_TRIES, parseReceiptJob, receiptRetryDelayMs, trustedPackets } from "@receipt-sync/queue";
+import { MAX_TRIES, parseReceiptJob, receiptRetryDelayMs, storedDataOf, trustedPackets } from "@receipt-sync/queue";
 import { DelayedError, UnrecoverableError, type Job } from "bullmq";
 
 export type JobWriter = {
@@ -48,7 +48,8 @@ export function createJobProcessor(
     }
     const data = envelope.value;
     const valid =
-      trustedPackets(data) ?? (await checkEach("rows" in data ? data.rows.map(fromWire) : data.packets, writer));
+      trustedPackets(data, storedDataOf(job)) ??
+      (await checkEach("rows" in data ? data.rows.map(fromWire) : data.packets, writer));
     if (valid.length === 0) return;
     try {
       await writer.write(valid);

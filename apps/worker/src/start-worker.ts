@@ -1,7 +1,14 @@
 import { applyWirePackets, createDatabase, quarantineCallbacks } from "@receipt-sync/db";
-import { MAX_TRIES, RECEIPT_QUEUE_NAME, openReceiptQueue, createRedis, receiptRetryDelayMs } from "@receipt-sync/queue";
+import {
+  MAX_TRIES,
+  RECEIPT_QUEUE_NAME,
+  ReceiptJobWorker,
+  openReceiptQueue,
+  createRedis,
+  receiptRetryDelayMs,
+} from "@receipt-sync/queue";
 import { createLogger, createShutdown, serveMetrics, type Logger } from "@receipt-sync/runtime";
-import { Worker } from "bullmq";
+import type { Worker } from "bullmq";
 import type { WorkerConfig } from "./load-config.js";
 import { BatchWriter } from "./batch-writer.js";
 import { createWorkerMetrics } from "./worker-metrics.js";
@@ -36,7 +43,7 @@ export async function startWorker(
     },
     onTransaction: (packets, seconds, ok) => metrics.recordWrite(packets, seconds, ok),
   });
-  const worker = new Worker(
+  const worker = new ReceiptJobWorker(
     RECEIPT_QUEUE_NAME,
     createJobProcessor(writer, {
       maxTries: MAX_TRIES,

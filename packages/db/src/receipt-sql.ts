@@ -154,12 +154,29 @@ export class ReceiptColumns {
 
   /** Every row one callback contributes: per message its counts, its ledger entry and its readers. */
   addPacket(packet: WirePacket): void {
-    const [app, ip, platform, receivedMs, grp, type, eventMs, messages] = packet;
-    for (const [seq, read, unread, readers] of messages) {
-      this.addMessage(app, grp, seq, eventMs, receivedMs, ip, platform, type, read, unread);
+    // Indexed reads, not destructuring: destructuring an array runs its iterator, an object
+    // per packet and per message, which were 7 % of the worker's allocations.
+    const app = packet[0];
+    const grp = packet[4];
+    const messages = packet[7];
+    for (let m = 0; m < messages.length; m++) {
+      const message = messages[m]!;
+      const readers = message[3];
+      this.addMessage(
+        app,
+        grp,
+        message[0],
+        packet[6],
+        packet[3],
+        packet[1],
+        packet[2],
+        packet[5],
+        message[1],
+        message[2],
+      );
       this.messages += 1;
       this.events += 1;
-      if (readers) for (const account of readers) this.addReader(account);
+      if (readers) for (let r = 0; r < readers.length; r++) this.addReader(readers[r]!);
     }
   }
 

@@ -42,8 +42,12 @@ export function parseReceiptJob(data: unknown): ParseResult<ReceiptJobData> {
  * forge it, as they can delete jobs.
  */
 export function stampOf(rows: readonly unknown[]): string {
-  const digest = createHash("sha1").update(JSON.stringify(rows)).digest("base64url");
-  return `${RECEIPT_PACKET_SCHEMA_VERSION}:${digest}`;
+  return stampOfJson(JSON.stringify(rows));
+}
+
+/** stampOf the rows that `rowsJson` is the JSON text of, digesting that text as it is. */
+export function stampOfJson(rowsJson: string): string {
+  return `${RECEIPT_PACKET_SCHEMA_VERSION}:${createHash("sha1").update(rowsJson).digest("base64url")}`;
 }
 
 /** A job of packets that passed receiptPacketSchema in this process. */
@@ -57,13 +61,29 @@ export function uncheckedJob(values: readonly unknown[]): ReceiptJobData {
   return { packets: values as unknown[] };
 }
 
-/** The job's rows, when this version's packet schema produced exactly them; undefined when they need a parse. */
-export function trustedPackets(job: ReceiptJobData): readonly WirePacket[] | undefined {
+/**
+ * The job's rows, when this version's packet schema produced exactly them; undefined when they
+ * need a parse. `stored` is the job's data as Redis holds it (ReceiptJobWorker passes it on):
+ * when it is checkedJob's value as BullMQ wrote it, the digest is taken of the rows' text in
+ * it, which saves serialising the rows again (a tenth of the worker's CPU per callback). The
+ * rows parsed from that text are the job's rows, since the text is all of `rows` there is.
+ * Stored data of any other shape, or none, is checked by serialising the rows.
+ */
+export function trustedPackets(job: ReceiptJobData, stored?: string): readonly WirePacket[] | undefined {
   if (!("rows" in job)) return undefined;
-  if (typeof job.packetSchema !== "string" || !job.packetSchema.startsWith(`${RECEIPT_PACKET_SCHEMA_VERSION}:`))
-    return undefined;
-  return job.packetSchema === stampOf(job.rows) ? (job.rows as WirePacket[]) : undefined;
+  const stamp = job.packetSchema;
+  if (typeof stamp !== "string" || !stamp.startsWith(`${RECEIPT_PACKET_SCHEMA_VERSION}:`)) return undefined;
+  const rowsJson = (stored !== undefined && rowsJsonIn(stored, stamp)) || JSON.stringify(job.rows);
+  return stampOfJson(rowsJson) === stamp ? (job.rows as WirePacket[]) : undefined;
 }
+
+// checkedJob's value as JSON.stringify writes it: its rows, then its stamp.
+const ROWS_OPENING = '{"rows":';
+const rowsJsonIn = (stored: string, stamp: string): string | undefined => {
+  const closing = `,"packetSchema":${JSON.stringify(stamp)}}`;
+  if (!stored.startsWith(ROWS_OPENING) || !stored.endsWith(closing)) return undefined;
+  return stored.slice(ROWS_OPENING.length, stored.length - closing.length);
+};
 
 /**
  * What a packet weighs in a job or a transaction: one unit per ten rows it writes (a message's
