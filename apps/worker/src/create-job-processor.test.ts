@@ -117,7 +117,7 @@ describe("packet checks", () => {
     expect(quarantined).toEqual([fromWire(edited)]);
   });
 
-  it("digests the rows as Redis holds them, and trusts nothing else in the stored data", async () => {
+  it("checks the stamp on the rows as Redis holds them, and trusts nothing else in the stored data", async () => {
     const marked = toWire(packet);
     marked[6] = String(marked[6]) as unknown as number;
     const webMarked = [...marked];
@@ -133,7 +133,7 @@ describe("packet checks", () => {
     const stored = [
       `{"rows":${escapedJson},"packetSchema":${JSON.stringify(stampOfJson(escapedJson))}}`, // digest of the text: taken
       `{"packetSchema":${JSON.stringify(own)},"rows":${JSON.stringify([marked])}}`, // other key order: digest of the rows, taken
-      `{"rows":${escapedJson},"packetSchema":${JSON.stringify(own)}}`, // other text than the stamp's: parsed
+      `{"rows":${escapedJson},"packetSchema":${JSON.stringify(own)}}`, // other text, the stamp of the rows: taken
       `{"rows":${JSON.stringify([marked])},"rows":${JSON.stringify([webMarked])},"packetSchema":${JSON.stringify(own)}}`, // rows named twice: parsed
     ];
     const seen: unknown[][] = [];
@@ -151,7 +151,7 @@ describe("packet checks", () => {
     expect(seen.map((packets) => packets.map((p) => typeof (p as unknown[])[6]))).toEqual([
       ["string"],
       ["string"],
-      ["number"],
+      ["string"],
       ["number"],
     ]);
     expect(seen[3]).toEqual([toWire({ ...packet, optPlatform: "Web" })]);

@@ -1,6 +1,6 @@
 import type { QuarantineEntry } from "@receipt-sync/db";
 import { fromWire, parseReceiptPacket, toWire, type WirePacket } from "@receipt-sync/protocol";
-import { MAX_TRIES, parseReceiptJob, receiptRetryDelayMs, storedDataOf, trustedPackets } from "@receipt-sync/queue";
+import { MAX_TRIES, parseReceiptJob, receiptRetryDelayMs, stampHeldOnStore, trustedPackets } from "@receipt-sync/queue";
 import { DelayedError, UnrecoverableError, type Job } from "bullmq";
 
 export type JobWriter = {
@@ -48,7 +48,7 @@ export function createJobProcessor(
     }
     const data = envelope.value;
     const valid =
-      trustedPackets(data, storedDataOf(job)) ??
+      trustedPackets(data, stampHeldOnStore(job)) ??
       (await checkEach("rows" in data ? data.rows.map(fromWire) : data.packets, writer));
     if (valid.length === 0) return;
     try {

@@ -108,24 +108,51 @@ const UPSERT_BATCH = `
 type ColumnKind = "text" | "number";
 
 class Column {
-  private readonly values: (string | number)[] = [];
+  private readonly values: (string | number)[];
+  private count = 0;
 
-  constructor(private readonly kind: ColumnKind) {}
+  /** `capacity`: the values expected, when known, so that the array is made once instead of grown. */
+  constructor(
+    private readonly kind: ColumnKind,
+    capacity = 0,
+  ) {
+    this.values = new Array<string | number>(capacity);
+  }
 
   add(value: string | number | null): void {
-    if (value === null) this.values.push("NULL");
-    else if (this.kind === "number") this.values.push(value);
-    else
-      this.values.push(NEEDS_QUOTES.test(value as string) ? `"${(value as string).replace(/[\\"]/g, "\\$&")}"` : value);
+    let element: string | number;
+    if (value === null) element = "NULL";
+    else if (this.kind === "number") element = value;
+    else element = NEEDS_QUOTES.test(value as string) ? `"${(value as string).replace(/[\\"]/g, "\\$&")}"` : value;
+    this.values[this.count++] = element;
   }
 
   literal(): string {
+    this.values.length = this.count;
     return `{${this.values.join(",")}}`;
   }
 }
 
 // Postgres' array input takes these as syntax in a bare element (its whitespace is a subset of \s).
 const NEEDS_QUOTES = /[\s"\\{},]|^$|^null$/i;
+
+// The message list's columns and the readers', in the statement's parameter order.
+const messageColumns = (rows: number) => ({
+  app: new Column("number", rows),
+  grp: new Column("text", rows),
+  seq: new Column("number", rows),
+  eventMs: new Column("number", rows),
+  receivedMs: new Column("number", rows),
+  ip: new Column("text", rows),
+  platform: new Column("text", rows),
+  type: new Column("text", rows),
+  read: new Column("number", rows),
+  unread: new Column("number", rows),
+});
+const readerColumns = (readers: number) => ({
+  messageNo: new Column("number", readers),
+  account: new Column("text", readers),
+});
 
 /** Collects a batch's rows straight into the statement's columns (in its parameter order). */
 export class ReceiptColumns {
@@ -135,22 +162,14 @@ export class ReceiptColumns {
   events = 0;
   /** Rows of the message list; a reader names its message by this count. */
   private rows = 0;
-  private readonly message = {
-    app: new Column("number"),
-    grp: new Column("text"),
-    seq: new Column("number"),
-    eventMs: new Column("number"),
-    receivedMs: new Column("number"),
-    ip: new Column("text"),
-    platform: new Column("text"),
-    type: new Column("text"),
-    read: new Column("number"),
-    unread: new Column("number"),
-  };
-  private readonly reader = {
-    messageNo: new Column("number"),
-    account: new Column("text"),
-  };
+  private readonly message: ReturnType<typeof messageColumns>;
+  private readonly reader: ReturnType<typeof readerColumns>;
+
+  /** `expected`: how many messages and readers the batch has, when known (see Column). */
+  constructor(expected = { messages: 0, readers: 0 }) {
+    this.message = messageColumns(expected.messages);
+    this.reader = readerColumns(expected.readers);
+  }
 
   /** Every row one callback contributes: per message its counts, its ledger entry and its readers. */
   addPacket(packet: WirePacket): void {
@@ -245,7 +264,14 @@ export class ReceiptColumns {
 
 /** The columns of every row `packets` write; `.statement()` gives the SQL. */
 export function receiptColumnsOf(packets: readonly WirePacket[]): ReceiptColumns {
-  const columns = new ReceiptColumns();
+  let messages = 0;
+  let readers = 0;
+  for (let p = 0; p < packets.length; p++) {
+    const list = packets[p]![7];
+    messages += list.length;
+    for (let m = 0; m < list.length; m++) readers += list[m]![3]?.length ?? 0;
+  }
+  const columns = new ReceiptColumns({ messages, readers });
   for (const packet of packets) columns.addPacket(packet);
   return columns;
 }

@@ -16,7 +16,7 @@ export {
   stampOfJson,
   type ReceiptJobData,
 } from "./contract.js";
-export { ReceiptJobWorker, storedDataOf } from "./receipt-job-worker.js";
+export { ReceiptJobWorker, stampHeldOnStore } from "./receipt-job-worker.js";
 export { createRedis, waitForRedis, type RedisClient } from "./create-redis.js";
 export { isClusterUrl, resolveQueuePrefix, envRedisUrl, envQueuePrefix } from "./redis-url.js";
 export { rateLimitAlertKey, raiseRateLimitAlert, rateLimitAlertActive } from "./rate-limit-alert.js";
