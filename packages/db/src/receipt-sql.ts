@@ -173,8 +173,7 @@ export class ReceiptColumns {
 
   /** Every row one callback contributes: per message its counts, its ledger entry and its readers. */
   addPacket(packet: WirePacket): void {
-    // Indexed reads, not destructuring: destructuring an array runs its iterator, an object
-    // per packet and per message, which were 7 % of the worker's allocations.
+    // Indexed reads, not destructuring, which runs an array's iterator per packet and message.
     const app = packet[0];
     const grp = packet[4];
     const messages = packet[7];
