@@ -75,10 +75,15 @@ describe("job retries", () => {
 });
 
 describe("packet checks", () => {
+  // The schema turns a digit-string EventTime into a number, so a parse shows in what the writer gets.
+  const marked = toWire(packet);
+  marked[6] = String(marked[6]) as unknown as number;
+  const webMarked = [...marked];
+  webMarked[2] = "Web";
+  /** Per job written, per packet: "string" when its rows were taken as they are, "number" when parsed. */
+  const howTaken = (seen: unknown[][]) => seen.map((packets) => packets.map((p) => typeof (p as unknown[])[6]));
+
   it("takes rows as they are only under a stamp of this schema version made for exactly them", async () => {
-    // The schema turns a digit-string EventTime into a number, so a parse shows in what the writer gets.
-    const marked = toWire(packet);
-    marked[6] = String(marked[6]) as unknown as number;
     const own = stampOf([marked]);
     const seen: unknown[][] = [];
     const quarantined: unknown[] = [];
@@ -91,8 +96,6 @@ describe("packet checks", () => {
     );
     const edited: unknown[] = [...marked];
     edited[7] = [null];
-    const webMarked = [...marked];
-    webMarked[2] = "Web";
     const jobs = [
       { rows: [marked], packetSchema: own }, // as the ingest built it: taken as it is
       { rows: [marked] }, // no stamp
@@ -104,7 +107,7 @@ describe("packet checks", () => {
     ];
     for (const data of jobs) await queue.add(RECEIPT_JOB_NAME, data);
     await waitFor("every job written", () => seen.length === jobs.length, { timeoutMs: 5000 });
-    expect(seen.map((packets) => packets.map((p) => typeof (p as unknown[])[6]))).toEqual([
+    expect(howTaken(seen)).toEqual([
       ["string"],
       ["number"],
       ["number"],
@@ -118,10 +121,6 @@ describe("packet checks", () => {
   });
 
   it("checks the stamp on the rows as Redis holds them, and trusts nothing else in the stored data", async () => {
-    const marked = toWire(packet);
-    marked[6] = String(marked[6]) as unknown as number;
-    const webMarked = [...marked];
-    webMarked[2] = "Web";
     // JSON of the same rows that JSON.stringify would not write: only the stored text has this digest.
     const escapedJson = JSON.stringify([marked]).replace(
       /^\[\["(.)/,
@@ -148,12 +147,7 @@ describe("packet checks", () => {
     }
     void worker.run();
     await waitFor("every job written", () => seen.length === stored.length, { timeoutMs: 5000 });
-    expect(seen.map((packets) => packets.map((p) => typeof (p as unknown[])[6]))).toEqual([
-      ["string"],
-      ["string"],
-      ["string"],
-      ["number"],
-    ]);
+    expect(howTaken(seen)).toEqual([["string"], ["string"], ["string"], ["number"]]);
     expect(seen[3]).toEqual([toWire({ ...packet, optPlatform: "Web" })]);
   });
 });

@@ -71,9 +71,7 @@ export function trustedPackets(job: ReceiptJobData, stampHeldWhenStored = false)
   if (!("rows" in job)) return undefined;
   const stamp = job.packetSchema;
   if (typeof stamp !== "string" || !stamp.startsWith(`${RECEIPT_PACKET_SCHEMA_VERSION}:`)) return undefined;
-  return stampHeldWhenStored || stampOfJson(JSON.stringify(job.rows)) === stamp
-    ? (job.rows as WirePacket[])
-    : undefined;
+  return stampHeldWhenStored || stampOf(job.rows) === stamp ? (job.rows as WirePacket[]) : undefined;
 }
 
 /**
