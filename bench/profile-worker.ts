@@ -1,6 +1,7 @@
 // Profiling aid: one worker drains PACKETS packets (default 60,000) as `npm run bench` times it,
-// with NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=prof") on its command line and WORKER_ENV
-// (JSON, e.g. '{"DB_WRITE_CONCURRENCY":"3"}') in its environment; prints what it measured.
+// with NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=prof"; a heap size given here wins over the
+// start script's) on its command line and WORKER_ENV (JSON, e.g. '{"DB_WRITE_CONCURRENCY":"3"}')
+// in its environment; prints what it measured.
 import { createTestDatabase, TEST_REDIS_URL, uniquePrefix } from "@receipt-sync/testing";
 import { generateStream } from "./lib/dataset.js";
 import { measureDrain } from "./lib/pipeline-runs.js";

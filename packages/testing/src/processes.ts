@@ -32,13 +32,17 @@ export async function freePort(): Promise<number> {
 /**
  * The node command line of each app, run from the repository root: its package's `start` script
  * (what `npm run start:<name>` runs), with the script's path made relative to the root.
+ * `extraFlags` go after the script's own node flags, so that where both set one (the heap's
+ * size, say), node takes the extra one: it keeps the last of a repeated flag.
  */
-export function appCommand(name: "ingest" | "worker" | "reconciler"): string[] {
+export function appCommand(name: "ingest" | "worker" | "reconciler", extraFlags: readonly string[] = []): string[] {
   const manifest = `${REPO_ROOT}/apps/${name}/package.json`;
   const scripts = JSON.parse(readFileSync(manifest, "utf8")).scripts as Record<string, string>;
   const [node, ...args] = scripts.start!.split(" ");
   if (node !== "node") throw new Error(`the start script of apps/${name} does not start with node`);
-  return args.map((arg) => (arg.startsWith("-") ? arg : `apps/${name}/${arg}`));
+  const flags = args.filter((arg) => arg.startsWith("-"));
+  const script = args.filter((arg) => !arg.startsWith("-")).map((arg) => `apps/${name}/${arg}`);
+  return [...flags, ...extraFlags, ...script];
 }
 
 // Apps still running when the test process exits (a test that failed before its cleanup, a
@@ -50,7 +54,7 @@ process.once("exit", () => {
 
 /**
  * Starts a built app exactly as `npm run start:<name>` does, with only the given env (and
- * `nodeFlags` before the script, e.g. `--cpu-prof`). Without a SPOOL_DIR in `env` it gets a
+ * `nodeFlags` added to the script's own, e.g. `--cpu-prof`, see appCommand). Without a SPOOL_DIR in `env` it gets a
  * spool directory of its own, removed when the process exits.
  */
 export function startApp(
@@ -60,7 +64,7 @@ export function startApp(
 ): RunningApp {
   let output = "";
   const ownSpoolDir = env.SPOOL_DIR === undefined ? scratchDir("spool") : undefined;
-  const child = spawn(process.execPath, [...nodeFlags, ...appCommand(name)], {
+  const child = spawn(process.execPath, appCommand(name, nodeFlags), {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? "",
