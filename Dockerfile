@@ -30,4 +30,4 @@ COPY --from=build /app/prisma ./prisma
 RUN mkdir -p /app/spool && chown node:node /app/spool
 USER node
 EXPOSE 3000
-CMD ["node", "--max-old-space-size=1024", "apps/ingest/dist/main.js"]
+CMD ["node", "apps/ingest/dist/main.js"]
