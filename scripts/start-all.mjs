@@ -37,7 +37,7 @@ try {
 
 const env = { ...process.env, DATABASE_URL: databaseUrl };
 // As each app's own start script runs it (apps/*/package.json), heap flags included.
-const apps = [["apps/ingest/dist/main.js"], ["--max-old-space-size=192", "apps/worker/dist/main.js"]];
+const apps = [["apps/ingest/dist/main.js"], ["--max-old-space-size=1536", "apps/worker/dist/main.js"]];
 const children = apps.map((args) => spawn(process.execPath, args, { cwd: root, env, stdio: "inherit" }));
 let exitCode = 0;
 let stopping = false;

@@ -69,8 +69,8 @@ async function startIngest(prefix: string): Promise<{ app: RunningApp; url: stri
   return { app, url: `http://127.0.0.1:${port}/callback?${callbackQuery()}` };
 }
 
-const startWorker = (prefix: string) =>
-  startApp("worker", { DATABASE_URL: viaProxy, REDIS_URL: redis.url, QUEUE_PREFIX: prefix });
+const startWorker = (prefix: string, nodeFlags: readonly string[] = []) =>
+  startApp("worker", { DATABASE_URL: viaProxy, REDIS_URL: redis.url, QUEUE_PREFIX: prefix }, nodeFlags);
 
 /** Posts at about `perSecond`, calling `at` hooks when that many have been posted; returns those acknowledged. */
 async function stream(
@@ -172,7 +172,9 @@ describe("worker outages", () => {
   it("forty of the largest callbacks the schema accepts, at once: all land and the worker survives", async () => {
     const prefix = uniquePrefix();
     const ingest = await startIngest(prefix);
-    const worker = startWorker(prefix);
+    // What bounds the worker's memory is the weight cap on jobs and transactions, not its heap
+    // limit: it must get through these on a heap of 192 MB, well under the one it runs with.
+    const worker = startWorker(prefix, ["--max-old-space-size=192"]);
     try {
       // 50 messages of 200 readers: MAX_READERS_PER_PACKET, about 450 KB of JSON each.
       const big = (i: number): ReceiptPacket => ({
