@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { appCommand } from "./app-command.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/receipts";
@@ -37,7 +38,7 @@ try {
 
 const env = { ...process.env, DATABASE_URL: databaseUrl };
 // As each app's own start script runs it (apps/*/package.json), heap flags included.
-const apps = [["apps/ingest/dist/main.js"], ["--max-old-space-size=1536", "apps/worker/dist/main.js"]];
+const apps = [appCommand("ingest"), appCommand("worker")];
 const children = apps.map((args) => spawn(process.execPath, args, { cwd: root, env, stdio: "inherit" }));
 let exitCode = 0;
 let stopping = false;

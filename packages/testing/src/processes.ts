@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { appCommand } from "../../../scripts/app-command.mjs";
 import { waitFor } from "./wait-for.js";
 import { scratchDir } from "./scratch-dir.js";
 
@@ -29,21 +30,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/**
- * The node command line of each app, run from the repository root: its package's `start` script
- * (what `npm run start:<name>` runs), with the script's path made relative to the root.
- * `extraFlags` go after the script's own node flags, so that where both set one (the heap's
- * size, say), node takes the extra one: it keeps the last of a repeated flag.
- */
-export function appCommand(name: "ingest" | "worker" | "reconciler", extraFlags: readonly string[] = []): string[] {
-  const manifest = `${REPO_ROOT}/apps/${name}/package.json`;
-  const scripts = JSON.parse(readFileSync(manifest, "utf8")).scripts as Record<string, string>;
-  const [node, ...args] = scripts.start!.split(" ");
-  if (node !== "node") throw new Error(`the start script of apps/${name} does not start with node`);
-  const flags = args.filter((arg) => arg.startsWith("-"));
-  const script = args.filter((arg) => !arg.startsWith("-")).map((arg) => `apps/${name}/${arg}`);
-  return [...flags, ...extraFlags, ...script];
-}
+/** The node command line of each app as its start script runs it (see scripts/app-command.mjs). */
+export { appCommand };
 
 // Apps still running when the test process exits (a test that failed before its cleanup, a
 // timeout) are killed with it rather than left listening, holding ports and spool locks.
