@@ -1,6 +1,6 @@
 // The node command line of an app as its package's `start` script runs it
 // (apps/<name>/package.json), run from the repository root: the script's node flags, then
-// `extraFlags`, then the entry point and its arguments. Node keeps the last of a repeated flag,
+// `extraFlags`, then the entry point. Node keeps the last of a repeated flag,
 // so an extra flag wins over the script's. `npm start` (start-all.mjs) and the tests' harness
 // (packages/testing) both start the apps with it.
 import { readFileSync } from "node:fs";

@@ -7,6 +7,7 @@ import {
   type Comparison,
   expectedState,
   freePort,
+  peakRssMb,
   startApp,
   waitFor,
   waitForHttp,
@@ -14,7 +15,6 @@ import {
 } from "@receipt-sync/testing";
 import { fillQueue } from "./fill-queue.js";
 import { postAll, type LoadResult } from "./http-load.js";
-import { peakRssMb } from "./peak-rss.js";
 import { cpuMeter, cpuMicros, machineBusyUs, pidsNamed } from "./process-cpu.js";
 
 type Env = { databaseUrl: string; redisUrl: string; sdkAppId: string };

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { READ_RECEIPT_COMMAND, type ReceiptPacket } from "@receipt-sync/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -7,6 +6,7 @@ import {
   createTestDatabase,
   expectedState,
   freePort,
+  peakRssMb,
   query,
   type RunningApp,
   startApp,
@@ -214,9 +214,3 @@ describe("worker outages", () => {
     }
   });
 });
-
-/** The kernel's high-water mark of a process's RSS (VmHWM), in MB. */
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN) / 1024;
-}
