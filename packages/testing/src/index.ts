@@ -8,7 +8,7 @@ export { APP_ID, callbackQuery, receiptBody, receiptPacket } from "./fixtures.js
 export { completeReplyStatus, pacedLoad, summariseLoad, type LoadSummary } from "./paced-load.js";
 export { appCommand, freePort, REPO_ROOT, startApp, waitForHttp, waitForLog, type RunningApp } from "./processes.js";
 export { dropQueue, failedJobCount, openQueue, queuedPackets, TEST_REDIS_URL, uniquePrefix } from "./queues.js";
-export { peakRssMb } from "./peak-rss.js";
+export { peakRssMb, residentMb } from "./peak-rss.js";
 export { packetOf, readCopy } from "./receipt-copy.js";
 export { TestRedisServer } from "./redis-server.js";
 export { RoundRobinProxy } from "./round-robin-proxy.js";

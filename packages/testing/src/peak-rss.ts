@@ -1,9 +1,20 @@
 import { readFileSync } from "node:fs";
 
+/** A memory field of /proc/<pid>/status in MB; undefined when absent (a process that has exited has none). */
+function statusMb(pid: number, field: "VmHWM" | "VmRSS"): number | undefined {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status);
+  return match ? Number(match[1]) / 1024 : undefined;
+}
+
 /** The kernel's high-water mark of a process's resident memory (VmHWM), in MB. */
 export function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const match = status.match(/^VmHWM:\s+(\d+) kB$/m);
-  if (!match) throw new Error(`no VmHWM for process ${pid}`);
-  return Number(match[1]) / 1024;
+  const mb = statusMb(pid, "VmHWM");
+  if (mb === undefined) throw new Error(`no VmHWM for process ${pid}`);
+  return mb;
+}
+
+/** A process's resident memory now (VmRSS), in MB; undefined once it has exited. */
+export function residentMb(pid: number): number | undefined {
+  return statusMb(pid, "VmRSS");
 }
