@@ -58,6 +58,43 @@ describe("job retries", () => {
     expect(retries).toEqual([1, 2, 3]); // 20 ms apart, not BullMQ's 60 s, 120 s, 240 s
   });
 
+  it("retries a failed quarantine write on the same schedule, then writes the job's valid callbacks", async () => {
+    let quarantineCalls = 0;
+    const written: unknown[] = [];
+    const { retries, queue } = run(
+      {
+        write: async (packets) => void written.push(...packets),
+        quarantine: async () => {
+          if (++quarantineCalls <= 3) throw new Error("connection lost");
+        },
+      },
+      10,
+    );
+    // A spool re-drive's job holding a torn line, with an older version's options.
+    const job = await queue.add(RECEIPT_JOB_NAME, { packets: [packet, '{"sdkAppId":"1400000001","rec'] }, OLD_OPTIONS);
+    await waitFor("the job to complete", async () => (await queue.getJob(job.id!)) === undefined, { timeoutMs: 5000 });
+    expect(quarantineCalls).toBe(4);
+    expect(retries).toEqual([1, 2, 3]);
+    expect(written).toEqual([toWire(packet)]);
+  });
+
+  it("retries a failed quarantine write of a job that is not a receipt job on the same schedule", async () => {
+    let quarantineCalls = 0;
+    const { retries, queue } = run(
+      {
+        write: async () => {},
+        quarantine: async () => {
+          if (++quarantineCalls <= 3) throw new Error("connection lost");
+        },
+      },
+      10,
+    );
+    const job = await queue.add(RECEIPT_JOB_NAME, { neither: "rows nor packets" } as never, OLD_OPTIONS);
+    await waitFor("the job to complete", async () => (await queue.getJob(job.id!)) === undefined, { timeoutMs: 5000 });
+    expect(quarantineCalls).toBe(4);
+    expect(retries).toEqual([1, 2, 3]);
+  });
+
   it("moves a job to the failed set after the last try, saying why", async () => {
     const { retries, queue } = run(
       { write: () => Promise.reject(new Error("connection lost")), quarantine: async () => {} },

@@ -32,27 +32,16 @@ const DEFAULT_RETRY: RetryPolicy = { maxTries: MAX_TRIES, delayMs: receiptRetryD
  * (an older or foreign producer, a job made or edited by hand, an unreadable spool line) would
  * fail the same way on every retry: it is quarantined, and the rest of the job is written. The
  * job completes once every packet is written or quarantined, so the failed set only holds jobs
- * that ran out of retries for transient reasons.
+ * that ran out of retries for transient reasons. A write that fails, to the receipts or to the
+ * quarantine alike, is retried on the schedule above.
  */
 export function createJobProcessor(
   writer: JobWriter,
   retry: RetryPolicy = DEFAULT_RETRY,
 ): (job: Job, token?: string) => Promise<void> {
   return async (job, token) => {
-    const envelope = parseReceiptJob(job.data);
-    if (!envelope.ok) {
-      await writer.quarantine([
-        { raw: job.data, reason: "invalid_payload", error: `job ${job.id}: ${envelope.error}`, sqlState: null },
-      ]);
-      return;
-    }
-    const data = envelope.value;
-    const valid =
-      trustedPackets(data, stampHeldOnStore(job)) ??
-      (await checkEach("rows" in data ? data.rows.map(fromWire) : data.packets, writer));
-    if (valid.length === 0) return;
     try {
-      await writer.write(valid);
+      await applyJob(job, writer);
     } catch (error) {
       const cause = error instanceof Error ? error : new Error(String(error));
       const triesMade = job.attemptsStarted;
@@ -64,6 +53,22 @@ export function createJobProcessor(
       throw new DelayedError();
     }
   };
+}
+
+/** Writes every packet of `job` or quarantines it; rejects when the job should be tried again. */
+async function applyJob(job: Job, writer: JobWriter): Promise<void> {
+  const envelope = parseReceiptJob(job.data);
+  if (!envelope.ok) {
+    await writer.quarantine([
+      { raw: job.data, reason: "invalid_payload", error: `job ${job.id}: ${envelope.error}`, sqlState: null },
+    ]);
+    return;
+  }
+  const data = envelope.value;
+  const valid =
+    trustedPackets(data, stampHeldOnStore(job)) ??
+    (await checkEach("rows" in data ? data.rows.map(fromWire) : data.packets, writer));
+  if (valid.length > 0) await writer.write(valid);
 }
 
 /** The packets that pass the schema; the others are quarantined. */
