@@ -124,6 +124,23 @@ describe("applyReceipts", () => {
     }
   });
 
+  it("ends in the same state whatever order two events equal in time and counts arrive in, their Type included", async () => {
+    const events = ["Public", "Meeting", "Work"].map((type) =>
+      receiptPacket({ type, eventTimeMs: 1_000, messages: [{ seq: 1, read: 1, unread: 1, readers: ["same"] }] }),
+    );
+    await applyReceipts(database.db, events);
+    const expected = await tableState();
+    for (const order of [
+      [0, 1, 2],
+      [2, 1, 0],
+      [1, 0, 2],
+    ]) {
+      await query(database.url, "TRUNCATE group_message_receipts, group_message_readers, read_receipt_events");
+      for (const i of order) await applyReceipts(database.db, [events[i]!]);
+      expect(await tableState()).toEqual(expected);
+    }
+  });
+
   it("applies the same overlapping batches concurrently without deadlock or double counting", async () => {
     // Every batch touches the same 20 messages in a different order: without a fixed lock
     // order, concurrent upserts of these rows deadlock.

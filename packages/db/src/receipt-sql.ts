@@ -9,11 +9,11 @@ import type { WirePacket } from "@receipt-sync/protocol";
  * BEGIN and COMMIT were five, each waiting its turn on the worker's busy event loop while the
  * connection idled, and Prisma's batch transaction cost more CPU than one call.
  *
- * Every insert is an idempotent, order-independent merge: counts keep the newest snapshot,
- * readers keep their earliest read_at, the ledger keeps its first row. Rows are inserted in
- * primary-key order (ORDER BY), and the inserts run ledger, counts, readers, each finished
- * before the next starts (see after()), so concurrent writers touching the same messages, and
- * the retention pruner, wait for each other instead of deadlocking.
+ * Every insert is an idempotent merge: counts keep the newest snapshot and readers their
+ * earliest read_at, whatever the order; the ledger keeps the first row written. Rows are
+ * inserted in primary-key order (ORDER BY), and the inserts run ledger, counts, readers, each
+ * finished before the next starts (see after()), so concurrent writers touching the same
+ * messages, and the retention pruner, wait for each other instead of deadlocking.
  *
  * A batch may name one row several times (a Tencent retry, two events for one message).
  * `ON CONFLICT DO UPDATE` cannot touch a row twice in one statement, so DISTINCT ON keeps the
@@ -70,8 +70,10 @@ const UPSERT_RECEIPTS = `
     unread_num = EXCLUDED.unread_num,
     event_time = EXCLUDED.event_time,
     updated_at = EXCLUDED.updated_at
-  -- The newest snapshot wins: newer event, then more readers, then fewer unread.
-  WHERE (EXCLUDED.event_time, EXCLUDED.read_num, -EXCLUDED.unread_num) > (r.event_time, r.read_num, -r.unread_num)
+  -- The newest snapshot wins: newer event, then more readers, then fewer unread, then the group
+  -- type first in sort order (r and EXCLUDED swap places there), as DISTINCT ON keeps in a batch.
+  WHERE (EXCLUDED.event_time, EXCLUDED.read_num, -EXCLUDED.unread_num, r.group_type)
+      > (r.event_time, r.read_num, -r.unread_num, EXCLUDED.group_type)
   RETURNING 1`;
 
 // A reader names its message by the message's number in the list, and was read at the
