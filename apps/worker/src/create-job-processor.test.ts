@@ -5,6 +5,7 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { dropQueue, openQueue, receiptPacket, TEST_REDIS_URL, uniquePrefix, waitFor } from "@receipt-sync/testing";
 import { createJobProcessor, type JobWriter } from "./create-job-processor.js";
+import { retryFailed } from "./dlq.js";
 
 const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
 const started: { worker: ReceiptJobWorker; queue: ReturnType<typeof openQueue> }[] = [];
@@ -78,7 +79,7 @@ describe("job retries", () => {
     expect(written).toEqual([toWire(packet)]);
   });
 
-  it("retries a failed quarantine write of a job that is not a receipt job on the same schedule", async () => {
+  it("retries a failed quarantine write of a job whose data is no receipt job on the same schedule", async () => {
     let quarantineCalls = 0;
     const { retries, queue } = run(
       {
@@ -108,6 +109,28 @@ describe("job retries", () => {
     );
     expect(failed.failedReason).toBe("gave up after 3 tries: connection lost");
     expect(retries.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("a job re-driven from the failed set", () => {
+  it("gets a full set of tries again", async () => {
+    let calls = 0;
+    // Three tries fail (the job's all), then one more after the re-drive, then Postgres answers.
+    const { queue } = run(
+      {
+        write: async () => {
+          if (++calls <= 4) throw new Error("connection lost");
+        },
+        quarantine: async () => {},
+      },
+      3,
+    );
+    const job = await queue.add(RECEIPT_JOB_NAME, { packets: [packet] }, OLD_OPTIONS);
+    await waitFor("the job to fail", async () => (await queue.getJobState(job.id!)) === "failed", { timeoutMs: 5000 });
+    expect(calls).toBe(3);
+    expect(await retryFailed(queue, [job.id!])).toBe(1);
+    await waitFor("the job to complete", async () => (await queue.getJob(job.id!)) === undefined, { timeoutMs: 5000 });
+    expect(calls).toBe(5);
   });
 });
 

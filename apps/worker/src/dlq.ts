@@ -14,13 +14,17 @@ export async function listFailed(queue: Queue, limit = 1000): Promise<FailedJob[
   }));
 }
 
-/** Moves failed jobs (all, or those named) back to waiting, with their attempts reset. */
+/**
+ * Moves failed jobs (all, or those named) back to waiting with their tries reset: the worker
+ * counts a job's tries by its starts (create-job-processor.ts), so a job re-driven with its
+ * starts kept would give up at its first failure.
+ */
 export async function retryFailed(queue: Queue, ids: string[] = []): Promise<number> {
   const jobs = ids.length > 0 ? await Promise.all(ids.map((id) => queue.getJob(id))) : await queue.getFailed(0, -1);
   let retried = 0;
   for (const job of jobs) {
     if (!job || (await job.getState()) !== "failed") continue;
-    await job.retry("failed", { resetAttemptsMade: true });
+    await job.retry("failed", { resetAttemptsMade: true, resetAttemptsStarted: true });
     retried += 1;
   }
   return retried;
