@@ -371,7 +371,6 @@ function writeBigSegment(dir: string, targetBytes: number): { packets: number; b
   return { packets, bytes };
 }
 
-/** VmRSS now and VmHWM (the kernel's high-water mark of RSS since the process started). */
 /** Packets in the queue and how many distinct EventTimes they carry, read a few jobs at a time. */
 async function queuedEventTimes(redisUrl: string, prefix: string): Promise<{ packets: number; distinct: number }> {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 
-/** A memory field of /proc/<pid>/status in MB; undefined when absent (a process that has exited has none). */
+/** A memory field of /proc/<pid>/status in MB; undefined when absent (an exited process not yet reaped has none). */
 function statusMb(pid: number, field: "VmHWM" | "VmRSS"): number | undefined {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, "m").exec(status);
@@ -14,7 +14,7 @@ export function peakRssMb(pid: number): number {
   return mb;
 }
 
-/** A process's resident memory now (VmRSS), in MB; undefined once it has exited. */
+/** A process's resident memory now (VmRSS), in MB; undefined once it has exited (and throws once it is reaped). */
 export function residentMb(pid: number): number | undefined {
   return statusMb(pid, "VmRSS");
 }
