@@ -162,10 +162,13 @@ export class Spool {
     let adopted = 0;
     for (const from of paths) {
       if (this.closing) throw new Error("the spool is closing");
-      const [packets, info] = await Promise.all([countSegmentLines(from), stat(from)]);
       const name = this.writer.reserveName();
       const path = join(this.options.dir, name);
       await rename(from, path);
+      // Counted once moved: a line its owner acknowledged was written before its path check saw the
+      // segment in place, so before the rename, and is counted. Counting first could miss it, and
+      // a depth of 0 re-drives nothing until something else is spooled.
+      const [packets, info] = await Promise.all([countSegmentLines(path), stat(path)]);
       this.closed.push({ name, path, bytes: info.size, packets, adopted: true });
       this.pendingPackets += packets;
       adopted += packets;
