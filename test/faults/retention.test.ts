@@ -42,13 +42,19 @@ const log = createLogger({ name: "retention-test", level: "warn" });
 let store: DurableStore | undefined;
 const streamed: ReceiptPacket[] = [];
 let worker: RunningApp | undefined;
+/** What setUp got as far as, undone in reverse by tearDown: a setUp that failed half-way leaves nothing behind. */
+const undo: (() => Promise<unknown>)[] = [];
 
 /** A database, a queue prefix and a store of their own for each try. */
 async function setUp(): Promise<void> {
   db = await createTestDatabase();
+  undo.push(() => db.drop());
   prefix = uniquePrefix();
+  undo.push(() => dropQueue(openQueue(prefix)));
   connection = createRedis(TEST_REDIS_URL, "producer");
+  undo.push(() => connection.quit());
   queue = openReceiptQueue(connection, prefix);
+  undo.push(() => queue.close());
   streamed.length = 0;
   // The stream goes in as the ingest puts callbacks in: group commit into jobs, spool as fallback.
   const spool = {
@@ -64,10 +70,7 @@ async function tearDown(): Promise<void> {
   worker = undefined;
   if (store) await createShutdown(store.shutdownSteps(10_000), log)();
   store = undefined;
-  await queue.close();
-  await connection.quit();
-  await dropQueue(openQueue(prefix));
-  await db.drop();
+  for (const step of undo.splice(0).reverse()) await step();
 }
 beforeAll(setUp);
 afterAll(tearDown);

@@ -42,7 +42,7 @@ export class SpoolTakenError extends Error {}
 const DEFAULT_SEGMENT_BYTES = 16 * 1024 * 1024;
 const GROUP_BYTES = 1024 * 1024;
 
-/** An adopted segment's bytes were on the volume already, under the budget of the ingest that wrote it. */
+/** An adopted segment's bytes were on the volume already, under the budget of the ingest that wrote it: they count against neither budget here (its `bytes` is 0). */
 type HeldSegment = Segment & { adopted?: true };
 
 export class Spool {
@@ -160,20 +160,30 @@ export class Spool {
    */
   async adopt(paths: readonly string[]): Promise<number> {
     let adopted = 0;
-    for (const from of paths) {
-      if (this.closing) throw new Error("the spool is closing");
-      const name = this.writer.reserveName();
-      const path = join(this.options.dir, name);
-      await rename(from, path);
-      // Counted once moved: a line its owner acknowledged was written before its path check saw the
-      // segment in place, so before the rename, and is counted. Counting first could miss it, and
-      // a depth of 0 re-drives nothing until something else is spooled.
-      const [packets, info] = await Promise.all([countSegmentLines(path), stat(path)]);
-      this.closed.push({ name, path, bytes: info.size, packets, adopted: true });
-      this.pendingPackets += packets;
-      adopted += packets;
+    let moved = false;
+    try {
+      for (const from of paths) {
+        if (this.closing) throw new Error("the spool is closing");
+        const before = await countSegmentLines(from);
+        const name = this.writer.reserveName();
+        const path = join(this.options.dir, name);
+        await rename(from, path);
+        moved = true;
+        // Counted again once moved: a line its owner acknowledged was written before its path
+        // check saw the segment in place, so before the rename, and is in this count. If this
+        // count fails, the first stands: once moved, the segment must be in `closed`, or nothing
+        // re-drives it until this ingest restarts.
+        const packets = await countSegmentLines(path).catch((error: Error) => {
+          this.options.log.warn({ segment: name, err: error.message }, "cannot recount an adopted segment");
+          return before;
+        });
+        this.closed.push({ name, path, bytes: 0, packets, adopted: true });
+        this.pendingPackets += packets;
+        adopted += packets;
+      }
+    } finally {
+      if (moved) await syncDirectory(this.options.dir);
     }
-    if (paths.length > 0) await syncDirectory(this.options.dir);
     return adopted;
   }
 
