@@ -70,7 +70,10 @@ async function tearDown(): Promise<void> {
   worker = undefined;
   if (store) await createShutdown(store.shutdownSteps(10_000), log)();
   store = undefined;
-  for (const step of undo.splice(0).reverse()) await step();
+  // Every step runs, even after one fails: a queue that will not close still has its keys dropped.
+  const errors: unknown[] = [];
+  for (const step of undo.splice(0).reverse()) await step().catch((error: unknown) => errors.push(error));
+  if (errors.length > 0) throw errors[0];
 }
 beforeAll(setUp);
 afterAll(tearDown);

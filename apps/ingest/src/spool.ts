@@ -171,11 +171,12 @@ export class Spool {
         moved = true;
         // Counted again once moved: a line its owner acknowledged was written before its path
         // check saw the segment in place, so before the rename, and is in this count. If this
-        // count fails, the first stands: once moved, the segment must be in `closed`, or nothing
-        // re-drives it until this ingest restarts.
+        // count fails, the segment must still be held, at a depth over 0 (nothing re-drives a
+        // spool of depth 0): the first count stands, or 1 if that was 0, since a line may have
+        // been acknowledged after it. The re-drive sends every line either way.
         const packets = await countSegmentLines(path).catch((error: Error) => {
           this.options.log.warn({ segment: name, err: error.message }, "cannot recount an adopted segment");
-          return before;
+          return Math.max(before, 1);
         });
         this.closed.push({ name, path, bytes: 0, packets, adopted: true });
         this.pendingPackets += packets;
