@@ -1,4 +1,4 @@
-import { applyWirePackets, createDatabase, quarantineCallbacks } from "@receipt-sync/db";
+import { applyWirePackets, createDatabase, executeStatement, quarantineCallbacks } from "@receipt-sync/db";
 import { fromWire, toWire, type WirePacket } from "@receipt-sync/protocol";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -290,5 +290,17 @@ describe("classifyDbError", () => {
   it("reads the SQLSTATE of a real failure through Prisma", async () => {
     const error = await database.db.$executeRawUnsafe("SELECT 'abc'::int").catch((e: unknown) => e);
     expect(classifyDbError(error)).toMatchObject({ kind: "data", sqlState: "22P02" });
+  });
+
+  it("reads the SQLSTATE of a real failure through the driver adapter (the worker's write path)", async () => {
+    const error = await executeStatement(database.db, "SELECT $1::int", ["abc"]).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: "DriverAdapterError" });
+    expect(classifyDbError(error)).toMatchObject({ kind: "data", sqlState: "22P02" });
+    const deadlock = await executeStatement(
+      database.db,
+      "DO $$ BEGIN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01'; END $$",
+      [],
+    ).catch((e: unknown) => e);
+    expect(classifyDbError(deadlock)).toMatchObject({ kind: "transient", sqlState: "40P01" });
   });
 });

@@ -1,5 +1,5 @@
 import { toWire, type ReceiptPacket, type WirePacket } from "@receipt-sync/protocol";
-import type { Database } from "./create-database.js";
+import { executeStatement, type Database } from "./create-database.js";
 import { receiptColumnsOf } from "./receipt-sql.js";
 
 type ApplyResult = { messages: number; readers: number };
@@ -17,6 +17,6 @@ export async function applyReceipts(db: Database, packets: readonly ReceiptPacke
 export async function applyWirePackets(db: Database, packets: readonly WirePacket[]): Promise<ApplyResult> {
   const columns = receiptColumnsOf(packets);
   const statement = columns.statement();
-  if (statement) await db.$executeRawUnsafe(statement.sql, ...statement.params);
+  if (statement) await executeStatement(db, statement.sql, statement.params);
   return { messages: columns.messages, readers: columns.readers };
 }

@@ -182,17 +182,22 @@ async function bumpAttempt(db: Database, id: string, error: string, sqlState: st
 }
 
 /**
- * The SQLSTATE of a failed statement, wherever the layers put it: Prisma's driver-adapter
- * error (`meta.driverAdapterError.cause.originalCode`) or a plain node-postgres error (which
- * carries `severity`). Null when the failure was not Postgres answering: a lost connection, a
- * timeout, or Prisma's own error, whose `code` (P2028 and the like) is no SQLSTATE.
+ * The SQLSTATE of a failed statement, wherever the layers put it: Prisma Client's error
+ * (`meta.driverAdapterError.cause.originalCode`), the driver adapter's own (`cause.originalCode`,
+ * see `executeStatement`), or a plain node-postgres error (which carries `severity`). Null when
+ * the failure was not Postgres answering: a lost connection, a timeout, or Prisma's own error,
+ * whose `code` (P2028 and the like) is no SQLSTATE.
  */
 export function sqlStateOf(error: unknown): string | null {
-  const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } } })
-    ?.meta?.driverAdapterError?.cause;
+  type Cause = { originalCode?: unknown; code?: unknown };
+  const { meta, cause: adapterCause } = (error ?? {}) as {
+    meta?: { driverAdapterError?: { cause?: Cause } };
+    cause?: Cause;
+  };
+  const cause = meta?.driverAdapterError?.cause;
   const fromPg =
     (error as { severity?: unknown })?.severity !== undefined ? (error as { code?: unknown }).code : undefined;
-  for (const candidate of [cause?.originalCode, cause?.code, fromPg]) {
+  for (const candidate of [cause?.originalCode, cause?.code, adapterCause?.originalCode, fromPg]) {
     if (typeof candidate === "string" && /^[0-9A-Z]{5}$/.test(candidate)) return candidate;
   }
   return null;

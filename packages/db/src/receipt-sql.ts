@@ -1,8 +1,8 @@
 import type { WirePacket } from "@receipt-sync/protocol";
 
 /**
- * The statement that writes a batch, as plain parameterised SQL so that Prisma
- * (`$executeRawUnsafe`, still bound parameters) and the benchmark's raw `pg` ceiling run
+ * The statement that writes a batch, as plain parameterised SQL so that Prisma's driver
+ * adapter (`executeStatement`, bound parameters) and the benchmark's raw `pg` ceiling run
  * exactly the same text. It takes whole columns as arrays and unnests them, and inserts into
  * all three tables at once (two inserts in WITH, one after): one statement per batch, however
  * many rows. One statement is its own transaction and one round trip; three statements inside
@@ -78,7 +78,7 @@ const UPSERT_RECEIPTS = `
 
 // A reader names its message by the message's number in the list, and was read at the
 // message's event time: SdkAppid, GroupId and MsgSeq travel once per message, not once per
-// reader (Prisma handles every byte of a raw parameter several times, and Postgres parses it).
+// reader (every byte of a parameter is copied on its way to Postgres, which parses it).
 const UPSERT_READERS = `
   INSERT INTO group_message_readers AS m (sdk_app_id, group_id, msg_seq, member_account, read_at)
   SELECT DISTINCT ON (g.app, g.grp, g.seq, r.account)
@@ -103,9 +103,8 @@ const UPSERT_BATCH = `
  * syntax could misread (a quote, a backslash, a brace, a comma, whitespace, the word NULL in
  * any case, the empty string) is double-quoted with `\` and `"` escaped; any other text goes
  * bare, as numbers do (bigint values as JS integers are exact up to 2^53, which the packet
- * schema enforces). Prisma serialises raw parameters to JSON and parses them back, and a bare
- * literal has no quote for either step to escape. Joining an array yields one flat string;
- * appending with `+=` built ropes that Prisma then flattened.
+ * schema enforces), so the texts stay short. Joining an array yields one flat string;
+ * appending with `+=` built ropes that had to be flattened before they were sent.
  */
 type ColumnKind = "text" | "number";
 
