@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, receiptPacket, TcpProxy, type TestDatabase } from "@receipt-sync/testing";
 import { applyReceipts } from "./apply-receipts.js";
-import { createDatabase, type Database } from "./create-database.js";
+import pg from "pg";
+import { createDatabase, executeStatement, type Database } from "./create-database.js";
 
 let testDb: TestDatabase;
 let proxy: TcpProxy;
@@ -37,5 +38,28 @@ describe("createDatabase", () => {
   it("lets Postgres cancel a statement that runs past the statement timeout", async () => {
     const error = await db.$executeRawUnsafe("SELECT pg_sleep(2)").catch((e: unknown) => e);
     expect(JSON.stringify(error)).toContain("57014");
+  });
+
+  it("reports what Postgres said when a statement through the driver adapter fails", async () => {
+    const error = await executeStatement(db, "SELECT $1::int", ["99999999999"]).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/22003.*out of range for type integer/);
+  });
+
+  it("closes the pool's connections on $disconnect when only executeStatement used them", async () => {
+    const url = new URL(testDb.url);
+    url.searchParams.set("application_name", "disconnect-test");
+    const own = createDatabase({ databaseUrl: url.toString(), poolMax: 2 });
+    await executeStatement(own, "SELECT $1::int", ["1"]);
+    await own.$disconnect();
+    const admin = new pg.Client({ connectionString: testDb.url });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'disconnect-test'",
+      );
+      expect(rows[0]!.n).toBe(0);
+    } finally {
+      await admin.end();
+    }
   });
 });

@@ -93,8 +93,24 @@ export async function executeStatement(db: Database, sql: string, params: readon
     await db.$executeRawUnsafe(sql, ...params);
     return;
   }
-  entry.adapter ??= new PrismaPg(entry.pool).connect();
+  // The client connects too, so that its $disconnect ends the pool (it skips a client never
+  // used). A failed connect is not kept: the next statement tries again.
+  entry.adapter ??= db
+    .$connect()
+    .then(() => new PrismaPg(entry.pool).connect())
+    .catch((error: unknown) => {
+      entry.adapter = undefined;
+      throw error;
+    });
   const adapter = await entry.adapter;
-  await adapter.executeRaw({ sql, args: [...params], argTypes: params.map(() => TEXT) });
+  try {
+    await adapter.executeRaw({ sql, args: [...params], argTypes: params.map(() => TEXT) });
+  } catch (error) {
+    // The adapter's error says only a kind ("ValueOutOfRange") where Postgres said what was wrong.
+    const cause = (error as { cause?: { originalCode?: unknown; originalMessage?: unknown } }).cause;
+    if (error instanceof Error && typeof cause?.originalMessage === "string")
+      error.message = `${String(cause.originalCode)}: ${cause.originalMessage}`;
+    throw error;
+  }
 }
 const TEXT = { scalarType: "string", arity: "scalar" } as const;
