@@ -75,6 +75,14 @@ export function createDatabase(options: DatabaseOptions): Database {
     transactionOptions: { maxWait: connectTimeoutMs, timeout: transactionTimeoutMs },
   });
   pools.set(db, { pool });
+  // The client's $disconnect ends the pool only if the client itself connected, and statements
+  // through executeStatement do not connect it (a connected client cost the worker CPU: README,
+  // Performance): whatever used the pool, $disconnect ends it.
+  const disconnectClient = db.$disconnect.bind(db);
+  db.$disconnect = async () => {
+    await disconnectClient();
+    if (!pool.ended) await pool.end();
+  };
   return db;
 }
 
@@ -93,15 +101,7 @@ export async function executeStatement(db: Database, sql: string, params: readon
     await db.$executeRawUnsafe(sql, ...params);
     return;
   }
-  // The client connects too, so that its $disconnect ends the pool (it skips a client never
-  // used). A failed connect is not kept: the next statement tries again.
-  entry.adapter ??= db
-    .$connect()
-    .then(() => new PrismaPg(entry.pool).connect())
-    .catch((error: unknown) => {
-      entry.adapter = undefined;
-      throw error;
-    });
+  entry.adapter ??= new PrismaPg(entry.pool).connect();
   const adapter = await entry.adapter;
   try {
     await adapter.executeRaw({ sql, args: [...params], argTypes: params.map(() => TEXT) });
