@@ -76,8 +76,8 @@ export function createDatabase(options: DatabaseOptions): Database {
   });
   pools.set(db, { pool });
   // The client's $disconnect ends the pool only if the client itself connected, and statements
-  // through executeStatement do not connect it (a connected client cost the worker CPU: README,
-  // Performance): whatever used the pool, $disconnect ends it.
+  // through executeStatement do not connect it (connecting compiles Prisma's query compiler:
+  // about 1 s of CPU and 77 MB; README, Performance): whatever used the pool, $disconnect ends it.
   const disconnectClient = db.$disconnect.bind(db);
   db.$disconnect = async () => {
     await disconnectClient();
@@ -90,17 +90,14 @@ export function createDatabase(options: DatabaseOptions): Database {
  * Runs one statement of text parameters through the Prisma driver adapter, on the same pool
  * and under the same deadlines as the client's own queries, without Prisma Client's raw-query
  * path. That path serialises the parameters to JSON and parses them back on the way to the same
- * adapter: for the worker's statements, whose parameters are long column texts, it cost 13–17
- * µs of CPU per callback, a third of the worker's (README, Performance). Failures arrive as
+ * adapter: for the worker's statements, whose parameters are long column texts, 4–5 µs of CPU
+ * per callback (README, Performance), and it needs the client connected. Failures arrive as
  * the adapter's errors (`DriverAdapterError`, the SQLSTATE in `cause.originalCode`; see
- * `sqlStateOf`). A client made elsewhere goes through `$executeRawUnsafe`.
+ * `sqlStateOf`).
  */
 export async function executeStatement(db: Database, sql: string, params: readonly string[]): Promise<void> {
   const entry = pools.get(db);
-  if (!entry) {
-    await db.$executeRawUnsafe(sql, ...params);
-    return;
-  }
+  if (!entry) throw new Error("executeStatement needs a database made by createDatabase");
   entry.adapter ??= new PrismaPg(entry.pool).connect();
   const adapter = await entry.adapter;
   try {

@@ -190,13 +190,19 @@ async function bumpAttempt(db: Database, id: string, error: string, sqlState: st
  */
 export function sqlStateOf(error: unknown): string | null {
   type Cause = { originalCode?: unknown; code?: unknown };
-  const { meta, cause: adapterCause } = (error ?? {}) as {
+  const {
+    meta,
+    cause: adapterCause,
+    severity,
+    code,
+  } = (error ?? {}) as {
     meta?: { driverAdapterError?: { cause?: Cause } };
     cause?: Cause;
+    severity?: unknown;
+    code?: unknown;
   };
   const cause = meta?.driverAdapterError?.cause;
-  const fromPg =
-    (error as { severity?: unknown })?.severity !== undefined ? (error as { code?: unknown }).code : undefined;
+  const fromPg = severity !== undefined ? code : undefined;
   for (const candidate of [cause?.originalCode, cause?.code, adapterCause?.originalCode, fromPg]) {
     if (typeof candidate === "string" && /^[0-9A-Z]{5}$/.test(candidate)) return candidate;
   }
