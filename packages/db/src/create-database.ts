@@ -86,6 +86,9 @@ export function createDatabase(options: DatabaseOptions): Database {
   return db;
 }
 
+/** A statement and its parameters, all sent as text (Postgres casts them as the SQL says). */
+export type Statement = { sql: string; params: readonly string[] };
+
 /**
  * Runs one statement of text parameters through the Prisma driver adapter, on the same pool
  * and under the same deadlines as the client's own queries, without Prisma Client's raw-query
@@ -96,18 +99,58 @@ export function createDatabase(options: DatabaseOptions): Database {
  * `sqlStateOf`).
  */
 export async function executeStatement(db: Database, sql: string, params: readonly string[]): Promise<void> {
-  const entry = pools.get(db);
-  if (!entry) throw new Error("executeStatement needs a database made by createDatabase");
-  entry.adapter ??= new PrismaPg(entry.pool).connect();
-  const adapter = await entry.adapter;
+  const adapter = await adapterOf(db);
   try {
-    await adapter.executeRaw({ sql, args: [...params], argTypes: params.map(() => TEXT) });
+    await adapter.executeRaw(adapterQuery({ sql, params }));
   } catch (error) {
-    // The adapter's error says only a kind ("ValueOutOfRange") where Postgres said what was wrong.
-    const cause = (error as { cause?: { originalCode?: unknown; originalMessage?: unknown } }).cause;
-    if (error instanceof Error && typeof cause?.originalMessage === "string")
-      error.message = `${String(cause.originalCode)}: ${cause.originalMessage}`;
-    throw error;
+    throw withPostgresMessage(error);
   }
 }
+
+/**
+ * Runs the statements in one transaction through the driver adapter, as `executeStatement`
+ * runs one, and returns the last one's rows as objects keyed by column. For the worker's
+ * periodic work (pruning), which would otherwise connect Prisma Client for `$transaction`
+ * alone. On any failure the transaction is rolled back before the connection goes back to the
+ * pool; a connection that cannot even roll back is broken, and the pool drops it.
+ */
+export async function queryInTransaction(
+  db: Database,
+  statements: readonly Statement[],
+): Promise<Record<string, unknown>[]> {
+  const adapter = await adapterOf(db);
+  let transaction: Awaited<ReturnType<PgAdapter["startTransaction"]>> | undefined;
+  try {
+    transaction = await adapter.startTransaction(); // BEGIN on a connection of its own
+    let last: { columnNames: string[]; rows: unknown[][] } = { columnNames: [], rows: [] };
+    for (const statement of statements) last = await transaction.queryRaw(adapterQuery(statement));
+    // The adapter leaves COMMIT and ROLLBACK to its caller; commit() and rollback() only release.
+    await transaction.executeRaw(adapterQuery({ sql: "COMMIT", params: [] }));
+    await transaction.commit();
+    return last.rows.map((row) => Object.fromEntries(last.columnNames.map((name, i) => [name, row[i]])));
+  } catch (error) {
+    if (transaction) {
+      await transaction.executeRaw(adapterQuery({ sql: "ROLLBACK", params: [] })).catch(() => undefined);
+      await transaction.rollback();
+    }
+    throw withPostgresMessage(error);
+  }
+}
+
+async function adapterOf(db: Database): Promise<PgAdapter> {
+  const entry = pools.get(db);
+  if (!entry) throw new Error("statements through the driver adapter need a database made by createDatabase");
+  entry.adapter ??= new PrismaPg(entry.pool).connect();
+  return entry.adapter;
+}
+
 const TEXT = { scalarType: "string", arity: "scalar" } as const;
+const adapterQuery = ({ sql, params }: Statement) => ({ sql, args: [...params], argTypes: params.map(() => TEXT) });
+
+/** The adapter's error says only a kind ("ValueOutOfRange") where Postgres said what was wrong. */
+function withPostgresMessage(error: unknown): unknown {
+  const cause = (error as { cause?: { originalCode?: unknown; originalMessage?: unknown } }).cause;
+  if (error instanceof Error && typeof cause?.originalMessage === "string")
+    error.message = `${String(cause.originalCode)}: ${cause.originalMessage}`;
+  return error;
+}

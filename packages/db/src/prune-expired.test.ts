@@ -116,6 +116,39 @@ describe("pruneExpired", () => {
   });
 });
 
+describe("pruneExpired's connection", () => {
+  it("goes through the driver adapter alone, so a worker that prunes never connects Prisma Client", async () => {
+    await applyReceipts(database.db, [event("adapter-only", 1, OLD_MS, 1, ["a"])]);
+    const own = createDatabase({ databaseUrl: database.url, poolMax: 2 });
+    // Connecting the client costs about 1 s of CPU and 77 MB (README, Performance): any use of
+    // its query path here fails the prune.
+    const refuse = () => {
+      throw new Error("pruning used Prisma Client's query path");
+    };
+    Object.assign(own, { $transaction: refuse, $queryRawUnsafe: refuse, $executeRawUnsafe: refuse, $connect: refuse });
+    try {
+      const pruned = await pruneExpired(own, { cutoffMs: CUTOFF_MS });
+      expect(pruned).toMatchObject({ read_receipt_events: 1, group_message_readers: 1, group_message_receipts: 1 });
+      expect(await rows("adapter-only")).toEqual({ readNum: null, readers: [], ledger: 0 });
+    } finally {
+      await own.$disconnect();
+    }
+  });
+
+  it("ends its transaction when a statement fails, and gives the connection back clean", async () => {
+    const own = createDatabase({ databaseUrl: database.url, poolMax: 1 });
+    try {
+      // lock_timeout 0 means "wait for ever" to Postgres; a negative one is refused (22023).
+      await expect(pruneExpired(own, { cutoffMs: CUTOFF_MS, lockTimeoutMs: -1 })).rejects.toThrow(/22023/);
+      await applyReceipts(own, [event("after-failure", 1, OLD_MS, 1, ["a"])]);
+      expect(await rows("after-failure")).toEqual({ readNum: 1, readers: ["a"], ledger: 1 });
+      await expect(pruneExpired(own, { cutoffMs: CUTOFF_MS })).resolves.toMatchObject({ read_receipt_events: 1 });
+    } finally {
+      await own.$disconnect();
+    }
+  });
+});
+
 describe("a replay of a pruned event", () => {
   it("changes neither counts nor readers of a message still kept; only its ledger row returns, to go again", async () => {
     const old = event("replay-live", 1, OLD_MS, 1, ["a"]);

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import type { Database } from "./create-database.js";
+import { queryInTransaction, type Database } from "./create-database.js";
 import { PRUNE_LEDGER_BATCH, PRUNE_REPAIRS_BATCH, PRUNE_SKIPS_BATCH } from "./prune-sql.js";
 
 /** Rows deleted, by table. */
@@ -76,10 +76,11 @@ export async function pruneExpired(db: Database, options: PruneOptions): Promise
   };
   for (const pass of PASSES) {
     while (!signal?.aborted) {
-      const [, rows] = await db.$transaction([
-        db.$executeRawUnsafe(`SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)}`),
-        db.$queryRawUnsafe<BatchRow[]>(pass.sql, cutoff, batchRows),
-      ]);
+      // Through the driver adapter: Prisma Client's $transaction would connect the client.
+      const rows = (await queryInTransaction(db, [
+        { sql: `SET LOCAL lock_timeout = ${Math.trunc(lockTimeoutMs)}`, params: [] },
+        { sql: pass.sql, params: [cutoff, String(batchRows)] },
+      ])) as BatchRow[];
       const batch = rows[0]!;
       const deleted = {
         [pass.source]: batch.sources,
