@@ -1,4 +1,10 @@
-export { createDatabase, executeStatement, queryInTransaction, type Database, type Statement } from "./create-database.js";
+export {
+  createDatabase,
+  executeStatement,
+  queryInTransaction,
+  type Database,
+  type Statement,
+} from "./create-database.js";
 export { applyReceipts, applyWirePackets } from "./apply-receipts.js";
 export { migrate, readMigrations, DEFAULT_MIGRATIONS_DIR } from "./migrate.js";
 export { receiptColumnsOf } from "./receipt-sql.js";
