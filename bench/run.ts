@@ -51,13 +51,13 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const medians = <T extends Record<string, number>>(rounds: T[]): T =>
   Object.fromEntries(Object.keys(rounds[0]!).map((key) => [key, median(rounds.map((r) => r[key]!))])) as T;
 
-async function startEcho(): Promise<{ port: number; stop: () => void }> {
+async function startEcho(): Promise<{ port: number; pid: number; stop: () => void }> {
   const child = fork(fileURLToPath(new URL("./echo-server.mjs", import.meta.url)), {
     env: { PORT: "0" },
     stdio: "ignore",
   });
   const port = await new Promise<number>((resolve) => child.once("message", (m: { port: number }) => resolve(m.port)));
-  return { port, stop: () => child.kill("SIGTERM") };
+  return { port, pid: child.pid!, stop: () => child.kill("SIGTERM") };
 }
 
 /** Writes out Postgres's dirty pages now, so that a checkpoint does not fall inside a measurement. */
@@ -96,10 +96,13 @@ async function main() {
     await saturate({ ...load, url: ingestUrl, durationS: 2 });
     const echoRuns: LoadResult[] = [];
     const ingestRuns: LoadResult[] = [];
-    const ingestCpu = { ingest: 0, redis: 0 };
+    const ingestCpu = { ingest: 0, redis: 0, echo: 0, echoRequests: 0 };
     const redisPids = () => pidsNamed("redis-server", `:${new URL(TEST_REDIS_URL).port || 6379}`);
     for (let round = 1; round <= settings.rounds; round++) {
+      const echoBefore = cpuMicros(echo.pid);
       echoRuns.push(await saturate({ ...load, url: echoUrl, durationS: settings.roundSeconds }));
+      ingestCpu.echo += cpuMicros(echo.pid) - echoBefore;
+      ingestCpu.echoRequests += echoRuns.at(-1)!.requests;
       const before = {
         ingest: cpuMicros(ingest.child.pid!),
         redis: redisPids().reduce((n, pid) => n + cpuMicros(pid), 0),
@@ -241,6 +244,7 @@ async function main() {
       e2e_lost: e2e.lost,
       e2e_wrong: e2e.wrong + e2e.extra,
       ingest_cpu_us_per_callback: ingestCpu.ingest / ingestRequests,
+      echo_cpu_us_per_request: ingestCpu.echo / ingestCpu.echoRequests,
       redis_cpu_us_per_callback_ingest: ingestCpu.redis / ingestRequests,
       worker_cpu_us_per_packet: drain.cpuMicrosPerPacket.worker,
       postgres_cpu_us_per_packet: drain.cpuMicrosPerPacket.postgres,
