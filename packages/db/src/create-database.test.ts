@@ -45,6 +45,16 @@ describe("createDatabase", () => {
     expect((error as Error).message).toMatch(/22003.*out of range for type integer/);
   });
 
+  it("says which server could not be reached when a statement through the driver adapter finds none", async () => {
+    const nowhere = createDatabase({ databaseUrl: "postgresql://postgres@127.0.0.1:1/none", connectTimeoutMs: 1000 });
+    try {
+      const error = await executeStatement(nowhere, "SELECT 1", []).catch((e: unknown) => e);
+      expect((error as Error).message).toMatch(/DatabaseNotReachable.*127\.0\.0\.1:1\b/);
+    } finally {
+      await nowhere.$disconnect();
+    }
+  });
+
   it("closes the pool's connections on $disconnect when only executeStatement used them", async () => {
     const url = new URL(testDb.url);
     url.searchParams.set("application_name", "disconnect-test");

@@ -147,10 +147,24 @@ async function adapterOf(db: Database): Promise<PgAdapter> {
 const TEXT = { scalarType: "string", arity: "scalar" } as const;
 const adapterQuery = ({ sql, params }: Statement) => ({ sql, args: [...params], argTypes: params.map(() => TEXT) });
 
-/** The adapter's error says only a kind ("ValueOutOfRange") where Postgres said what was wrong. */
+type AdapterCause = {
+  kind?: unknown;
+  originalCode?: unknown;
+  originalMessage?: unknown;
+  host?: unknown;
+  port?: unknown;
+};
+
+/**
+ * The adapter's error says only a kind ("ValueOutOfRange", "DatabaseNotReachable") where
+ * Postgres said what was wrong, or the socket said where: put that back in the message.
+ */
 function withPostgresMessage(error: unknown): unknown {
-  const cause = (error as { cause?: { originalCode?: unknown; originalMessage?: unknown } }).cause;
-  if (error instanceof Error && typeof cause?.originalMessage === "string")
+  const cause = (error as { cause?: AdapterCause }).cause;
+  if (!(error instanceof Error) || cause === undefined) return error;
+  if (typeof cause.originalMessage === "string")
     error.message = `${String(cause.originalCode)}: ${cause.originalMessage}`;
+  else if (cause.host !== undefined)
+    error.message = `${String(cause.kind)} at ${String(cause.host)}:${String(cause.port)}`;
   return error;
 }
